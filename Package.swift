@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+// rn: a fixed-point ResNet runtime in Swift. No package dependencies, by design.
+//
+// Device group (stdlib only, no Foundation; also built in Embedded Swift with
+// -no-allocations by Tools/build-runtime-lib): RNFormat, RNKernels, RNRuntime, RNRuntimeC.
+// Host group: RNQuantize (writer, planner), RNCommandLine, executables.
+import PackageDescription
+
+/// Reference kernels are slow without optimisation; tests run debug builds.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "rn",
+    products: [
+        .library(name: "RNRuntime", targets: ["RNRuntime"]),
+        .library(name: "RNRuntimeC", targets: ["RNRuntimeC"]),
+        .executable(name: "rn-inspect", targets: ["rn-inspect"]),
+    ],
+    targets: [
+        // MARK: device
+        .target(name: "RNFormat", exclude: ["FORMAT.md"]),
+        .target(name: "RNKernels", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
+        .target(name: "RNRuntime", dependencies: ["RNFormat", "RNKernels"], swiftSettings: optimizedInDebug),
+        .target(name: "CRNRuntime"),   // rn_runtime.h, the C contract
+        .target(name: "RNRuntimeC", dependencies: ["CRNRuntime", "RNRuntime"]),
+
+        // MARK: host
+        .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
+                linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime"]),
+        .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
+        .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime"], path: "Tools/rn-golden"),
+
+        // MARK: tests
+        .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
+        .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize"]),
+        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels"]),
+        .testTarget(name: "RNRuntimeTests",
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC"]),
+    ]
+)

@@ -1,0 +1,94 @@
+// Fixed-point requantization, bit-exact with TensorFlow Lite's default (double rounding)
+// `MultiplyByQuantizedMultiplier`.
+//
+// A real multiplier M > 0 is stored as a Q31 mantissa q in [2^30, 2^31) and a shift s with
+// M ~= q / 2^31 * 2^s. Applying it to an int32 accumulator x:
+//   1. if s > 0, x = x * 2^s (wrapping; the exporter keeps it in range)
+//   2. y = SaturatingRoundingDoublingHighMul(x, q) = round(x * q / 2^31), ties away from zero
+//      (in integers: (x*q + (x*q >= 0 ? 2^30 : 1 - 2^30)) / 2^31, C division truncating to zero);
+//      the single overflow case x = q = -2^31 saturates to 2^31 - 1
+//   3. if s < 0, RoundingDivideByPOT(y, -s) = round(y / 2^-s), ties away from zero
+//
+// Worked numbers, M = 0.5 stored as q = 2^30, s = 0:
+//    x =  5 -> 5 * 2^30 / 2^31 =  2.5 ->  3     x = -5 -> -2.5 -> -3   (ties away from zero)
+// M = 0.25 stored as q = 2^30, s = -1:  x = 6 -> step 2 gives 3, step 3: 3 / 2 = 1.5 -> 2;
+//    x = -6 -> -3 -> -1.5 -> -2.   Double rounding: x = 5 -> 2.5 -> 3 -> 1.5 -> 2, where a single
+//    rounding of 5 * 0.25 = 1.25 would give 1. That is TFLite's behaviour, and ours.
+//
+// Everything here stays in 32-bit integer arithmetic (Int64 conversions are rejected by the
+// Embedded `-no-allocations` build on 32-bit targets): the 64-bit product comes from
+// `multipliedFullWidth` as (high, low) words.
+
+/// A Q31 multiplier mantissa: 0, or in [2^30, 2^31). `real = raw / 2^31`.
+public struct Q31: Equatable, Sendable {
+    public var raw: Int32
+    @inlinable public init(raw: Int32) { self.raw = raw }
+}
+
+/// A power-of-two exponent applied with a Q31 multiplier; positive shifts left.
+public struct Shift: Equatable, Sendable {
+    public var raw: Int32
+    @inlinable public init(raw: Int32) { self.raw = raw }
+}
+
+/// A real multiplier in fixed point: `real ~= multiplier.raw / 2^31 * 2^shift.raw`.
+public struct QuantizedMultiplier: Equatable, Sendable {
+    public var multiplier: Q31
+    public var shift: Shift
+    @inlinable public init(multiplier: Q31, shift: Shift) {
+        self.multiplier = multiplier
+        self.shift = shift
+    }
+    @inlinable public init(_ multiplier: Int32, _ shift: Int32) {
+        self.init(multiplier: Q31(raw: multiplier), shift: Shift(raw: shift))
+    }
+
+    /// Whether a file may carry this pair: multiplier 0 with shift 0, or a normalized mantissa
+    /// and a shift in -31...30.
+    @inlinable public var isValid: Bool {
+        if multiplier.raw == 0 { return shift.raw == 0 }
+        return multiplier.raw >= 0x4000_0000 && shift.raw >= -31 && shift.raw <= 30
+    }
+}
+
+/// round(a * b / 2^31), ties away from zero; saturates the single overflow case a = b = -2^31.
+/// TFLite/gemmlowp `SaturatingRoundingDoublingHighMul`.
+@inlinable @inline(__always)
+public func saturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {
+    if a == Int32.min && b == Int32.min { return Int32.max }
+    let product = a.multipliedFullWidth(by: b)   // 64-bit a*b as (high, low)
+    var high = product.high
+    let negative = high < 0
+    // nudge = 2^30 for a non-negative product, 1 - 2^30 otherwise (as a 64-bit value).
+    let nudgeLow: UInt32 = negative ? 0xC000_0001 : 0x4000_0000
+    let (low, carry) = product.low.addingReportingOverflow(nudgeLow)
+    high = high &+ (negative ? -1 : 0) &+ (carry ? 1 : 0)
+    // floor((high:low) / 2^31), then truncate toward zero like C's division.
+    var quotient = (high &<< 1) | Int32(bitPattern: low &>> 31)
+    if high < 0 && (low & 0x7FFF_FFFF) != 0 { quotient &+= 1 }
+    return quotient
+}
+
+/// round(x / 2^exponent), ties away from zero, for exponent in 0...31.
+/// TFLite/gemmlowp `RoundingDivideByPOT`.
+@inlinable @inline(__always)
+public func roundingDivideByPOT(_ x: Int32, _ exponent: Int32) -> Int32 {
+    let mask = Int32(bitPattern: (UInt32(1) &<< UInt32(bitPattern: exponent)) &- 1)
+    let remainder = x & mask
+    let threshold = (mask &>> 1) &+ (x < 0 ? 1 : 0)
+    return (x &>> exponent) &+ (remainder > threshold ? 1 : 0)
+}
+
+/// x * M in fixed point, exactly TFLite's `MultiplyByQuantizedMultiplier(x, q, shift)`.
+@inlinable @inline(__always)
+public func multiplyByQuantizedMultiplier(_ x: Int32, _ multiplier: Int32, _ shift: Int32) -> Int32 {
+    let leftShift = shift > 0 ? shift : 0
+    let rightShift = shift > 0 ? 0 : -shift
+    return roundingDivideByPOT(saturatingRoundingDoublingHighMul(x &<< leftShift, multiplier), rightShift)
+}
+
+/// Strongly typed spelling of `multiplyByQuantizedMultiplier`.
+@inlinable @inline(__always)
+public func requantize(_ x: Int32, by m: QuantizedMultiplier) -> Int32 {
+    multiplyByQuantizedMultiplier(x, m.multiplier.raw, m.shift.raw)
+}

@@ -1,0 +1,210 @@
+import RNFormat
+import RNKernels
+
+// Graph and memory-plan validation: everything `invoke` relies on, proven once at load.
+// RNBFile already checked each record on its own; here records are checked against each other:
+// operand order, shapes, constants, quantization parameters, and the arena plan.
+
+extension RNModel {
+    // MARK: - Graph
+
+    func validateGraph() throws(RNError) {
+        for i in 0..<file.opCount {
+            let op = file.op(i)
+            // Tensors are numbered in the order they are computed: 0 is the input, op i writes i + 1.
+            guard op.output == i + 1 else { throw RNError(.outputOutOfOrder, index: i, found: op.output) }
+            guard op.input0 <= i, op.input1 <= i else {
+                throw RNError(.operandNotReady, index: i, found: max(op.input0, op.input1))
+            }
+            switch op.kind {
+            case .conv2D: try validateConv(op, i)
+            case .fullyConnected: try validateFullyConnected(op, i)
+            case .add: try validateAdd(op, i)
+            case .maxPool: try validateMaxPool(op, i)
+            case .globalAveragePool: try validateGlobalAveragePool(op, i)
+            }
+        }
+        for t in 0..<file.tensorCount where t != file.outputTensor && lastUse(of: t) < 0 {
+            throw RNError(.tensorUnused, index: t)
+        }
+    }
+
+    /// Index of the last op that reads tensor `t`, or -1.
+    func lastUse(of t: Int) -> Int {
+        var last = -1
+        for i in 0..<file.opCount {
+            let op = file.op(i)
+            if op.input0 == t || op.input1 == t { last = i }
+        }
+        return last
+    }
+
+    func checkFeatureMap(_ t: Int, op i: Int) throws(RNError) {
+        guard file.tensor(t).rank == 4 else { throw RNError(.shapeMismatch, index: i, found: t) }
+    }
+
+    func checkWindow(_ op: RNOp, _ i: Int, input: RNTensor, output: RNTensor) throws(RNError) {
+        let w = op.window
+        guard w.kernelH >= 1, w.kernelW >= 1 else { throw RNError(.badWindow, index: i) }
+        guard w.strideH >= 1, w.strideW >= 1 else { throw RNError(.badStride, index: i) }
+        guard w.padTop < w.kernelH, w.padBottom < w.kernelH, w.padLeft < w.kernelW, w.padRight < w.kernelW else {
+            throw RNError(.badPadding, index: i)
+        }
+        let oh = windowOutputSize(input.height, kernel: w.kernelH, stride: w.strideH,
+                                  padBefore: w.padTop, padAfter: w.padBottom)
+        let ow = windowOutputSize(input.width, kernel: w.kernelW, stride: w.strideW,
+                                  padBefore: w.padLeft, padAfter: w.padRight)
+        guard oh == output.height, ow == output.width else {
+            throw RNError(.badOutputShape, index: i, found: output.height, limit: oh)
+        }
+    }
+
+    /// Weights, bias, multipliers and shifts of a conv or fully connected op with `outputs`
+    /// channels of `perOutput` weights each.
+    func checkConstants(_ op: RNOp, _ i: Int, outputs: Int, perOutput: Int) throws(RNError) {
+        let size = file.constantsSize
+        func range(_ slot: Int, bytes: Int, alignment: Int, _ status: RNStatus) throws(RNError) -> Int {
+            let raw = op.param(slot)
+            guard raw < 0x8000_0000 else { throw RNError(status, index: i, found: -1) }
+            let offset = Int(bitPattern: UInt(raw))
+            guard offset & (alignment - 1) == 0, offset <= size, bytes <= size - offset else {
+                throw RNError(status, index: i, found: offset, limit: size)
+            }
+            return offset
+        }
+        let (weightCount, overflow) = outputs.multipliedReportingOverflow(by: perOutput)
+        guard !overflow, Int(bitPattern: UInt(op.param(RNConvParam.weightsSize))) == weightCount else {
+            throw RNError(.badWeightsSize, index: i, found: Int(truncatingIfNeeded: op.param(RNConvParam.weightsSize)),
+                          limit: weightCount)
+        }
+        let weights = try range(RNConvParam.weightsOffset, bytes: weightCount, alignment: 16, .weightsOutOfBounds)
+        _ = try range(RNConvParam.biasOffset, bytes: 4 * outputs, alignment: 4, .biasOutOfBounds)
+        _ = try range(RNConvParam.multiplierOffset, bytes: 4 * outputs, alignment: 4, .multiplierOutOfBounds)
+        _ = try range(RNConvParam.shiftOffset, bytes: 4 * outputs, alignment: 4, .shiftOutOfBounds)
+
+        let w = (file.constants + weights).assumingMemoryBound(to: Int8.self)
+        for k in 0..<weightCount where w[k] == -128 {
+            throw RNError(.badWeightValue, index: i, found: k)
+        }
+        let q = requantization(op)
+        for c in 0..<outputs {
+            let m = QuantizedMultiplier(q.multiplier[c], q.shift[c])
+            guard m.isValid else {
+                let status: RNStatus = m.multiplier.raw != 0 && (m.shift.raw < -31 || m.shift.raw > 30)
+                    ? .badShift : .badMultiplier
+                throw RNError(status, index: i, found: c)
+            }
+        }
+    }
+
+    func validateConv(_ op: RNOp, _ i: Int) throws(RNError) {
+        try checkFeatureMap(op.input0, op: i)
+        try checkFeatureMap(op.output, op: i)
+        let input = file.tensor(op.input0), output = file.tensor(op.output)
+        try checkWindow(op, i, input: input, output: output)
+        let w = op.window
+        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
+    }
+
+    func validateFullyConnected(_ op: RNOp, _ i: Int) throws(RNError) {
+        let input = file.tensor(op.input0), output = file.tensor(op.output)
+        guard output.rank == 2 else { throw RNError(.shapeMismatch, index: i, found: op.output) }
+        try checkConstants(op, i, outputs: output.byteCount, perOutput: input.byteCount)
+    }
+
+    func validateAdd(_ op: RNOp, _ i: Int) throws(RNError) {
+        let a = file.tensor(op.input0), b = file.tensor(op.input1), out = file.tensor(op.output)
+        guard a.rank == out.rank, b.rank == out.rank, a.dims == out.dims, b.dims == out.dims else {
+            throw RNError(.shapeMismatch, index: i)
+        }
+        let p = addParams(op)
+        guard p.leftShift >= 0, p.leftShift <= 23, p.input0.shift.raw <= 0, p.input1.shift.raw <= 0 else {
+            throw RNError(.badAddParameters, index: i, found: Int(p.leftShift))
+        }
+        guard p.input0.isValid, p.input1.isValid, p.output.isValid else {
+            throw RNError(.badMultiplier, index: i)
+        }
+    }
+
+    func checkSameQuantization(_ a: RNTensor, _ b: RNTensor, _ i: Int) throws(RNError) {
+        guard a.scale == b.scale, a.zeroPoint == b.zeroPoint else {
+            throw RNError(.quantizationMismatch, index: i)
+        }
+    }
+
+    func validateMaxPool(_ op: RNOp, _ i: Int) throws(RNError) {
+        try checkFeatureMap(op.input0, op: i)
+        try checkFeatureMap(op.output, op: i)
+        let input = file.tensor(op.input0), output = file.tensor(op.output)
+        try checkWindow(op, i, input: input, output: output)
+        guard input.channels == output.channels else {
+            throw RNError(.channelMismatch, index: i, found: output.channels, limit: input.channels)
+        }
+        try checkSameQuantization(input, output, i)
+    }
+
+    func validateGlobalAveragePool(_ op: RNOp, _ i: Int) throws(RNError) {
+        try checkFeatureMap(op.input0, op: i)
+        let input = file.tensor(op.input0), output = file.tensor(op.output)
+        guard output.innermost == input.channels, output.byteCount == input.channels else {
+            throw RNError(.channelMismatch, index: i, found: output.innermost, limit: input.channels)
+        }
+        try checkSameQuantization(input, output, i)
+    }
+
+    // MARK: - Memory plan
+
+    /// Steps during which tensor `t` holds data, inclusive: from its producer, op t - 1 (the
+    /// input, t = 0, is copied in at step -1), to its last reader (`opCount` for the output,
+    /// which is copied out after the last op).
+    public func lifetime(of t: Int) -> (first: Int, last: Int) {
+        (t - 1, t == file.outputTensor ? file.opCount : lastUse(of: t))
+    }
+
+    /// Checks that no two tensors live at the same step overlap in the arena, except an add's
+    /// output written exactly over one of its inputs at that input's last use (elementwise, each
+    /// element is read before it is written). O(tensors x ops): tensor b can only meet tensor a
+    /// (a < b) when b is born during a's life, b - 1 <= last(a).
+    func validatePlan() throws(RNError) {
+        for a in 0..<file.tensorCount {
+            let ta = file.tensor(a)
+            let lastA = lifetime(of: a).last
+            var b = a + 1
+            while b < file.tensorCount && b - 1 <= lastA {
+                let tb = file.tensor(b)
+                if ta.arenaOffset < tb.arenaOffset + tb.byteCount && tb.arenaOffset < ta.arenaOffset + ta.byteCount {
+                    let producer = file.op(b - 1)
+                    let inPlace = b - 1 == lastA && producer.kind == .add
+                        && (producer.input0 == a || producer.input1 == a) && ta.arenaOffset == tb.arenaOffset
+                    if !inPlace {
+                        throw RNError(b - 1 == lastA ? .inPlaceNotAllowed : .planOverlap, index: a, found: b)
+                    }
+                }
+                b += 1
+            }
+        }
+    }
+
+    /// The least arena any valid plan of this graph needs: the largest number of 16-byte blocks
+    /// live at one step (each tensor rounded up to whole blocks; an add's output not counted
+    /// when one of its inputs dies at that add, since it may be written in place), times 16,
+    /// plus the scratch bytes. O(ops^2 x tensors): host tools call it, the loader does not.
+    public func computeLowerBound() -> Int {
+        var peak = 0
+        for step in -1...file.opCount {
+            var live = 0
+            for t in 0..<file.tensorCount {
+                let l = lifetime(of: t)
+                if l.first <= step && step <= l.last { live += (file.tensor(t).byteCount + 15) / 16 }
+            }
+            if step >= 0 && step < file.opCount {
+                let op = file.op(step)
+                if op.kind == .add && (lifetime(of: op.input0).last == step || lifetime(of: op.input1).last == step) {
+                    live -= (file.tensor(op.output).byteCount + 15) / 16
+                }
+            }
+            peak = max(peak, live)
+        }
+        return peak * 16 + file.scratchBytes
+    }
+}

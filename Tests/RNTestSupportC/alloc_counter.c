@@ -1,0 +1,1 @@
+#include "rn_test_support.h"
