@@ -4,16 +4,21 @@
 // A real multiplier M > 0 is stored as a Q31 mantissa q in [2^30, 2^31) and a shift s with
 // M ~= q / 2^31 * 2^s. Applying it to an int32 accumulator x:
 //   1. if s > 0, x = x * 2^s (wrapping; the exporter keeps it in range)
-//   2. y = SaturatingRoundingDoublingHighMul(x, q) = round(x * q / 2^31), ties away from zero
-//      (in integers: (x*q + (x*q >= 0 ? 2^30 : 1 - 2^30)) / 2^31, C division truncating to zero);
-//      the single overflow case x = q = -2^31 saturates to 2^31 - 1
-//   3. if s < 0, RoundingDivideByPOT(y, -s) = round(y / 2^-s), ties away from zero
+//   2. y = SaturatingRoundingDoublingHighMul(x, q) ~= x * q / 2^31, computed exactly as gemmlowp:
+//      (x*q + nudge) / 2^31 with nudge = 2^30 for x*q >= 0, else 1 - 2^30, and C's division
+//      truncating toward zero. That rounds to nearest with ties toward +infinity: +2.5 -> 3 but
+//      -2.5 -> -2. The single overflow case x = q = -2^31 saturates to 2^31 - 1.
+//   3. if s < 0, RoundingDivideByPOT(y, -s) = y / 2^-s rounded to nearest, ties away from zero
+//      (+1.5 -> 2, -1.5 -> -2).
 //
 // Worked numbers, M = 0.5 stored as q = 2^30, s = 0:
-//    x =  5 -> 5 * 2^30 / 2^31 =  2.5 ->  3     x = -5 -> -2.5 -> -3   (ties away from zero)
-// M = 0.25 stored as q = 2^30, s = -1:  x = 6 -> step 2 gives 3, step 3: 3 / 2 = 1.5 -> 2;
-//    x = -6 -> -3 -> -1.5 -> -2.   Double rounding: x = 5 -> 2.5 -> 3 -> 1.5 -> 2, where a single
-//    rounding of 5 * 0.25 = 1.25 would give 1. That is TFLite's behaviour, and ours.
+//    x =  5 ->  2.5 ->  3      x = -5 -> -2.5 -> -2 (tie toward +infinity)      x = -6 -> -3
+// M = 0.25 stored as q = 2^30, s = -1:
+//    x =  6 -> step 2 gives  3, step 3:  1.5 ->  2
+//    x = -6 -> step 2 gives -3, step 3: -1.5 -> -2
+//    x =  5 -> step 2 gives  3, step 3:  1.5 ->  2  (double rounding: 5 * 0.25 = 1.25 would round
+//    to 1 in one step; TFLite's default gives 2, and so do we)
+// M = 1.0 stored as q = 2^30, s = 1: x = 7 -> 14 -> 7 (a left shift, then exact halving).
 //
 // Everything here stays in 32-bit integer arithmetic (Int64 conversions are rejected by the
 // Embedded `-no-allocations` build on 32-bit targets): the 64-bit product comes from
@@ -51,7 +56,8 @@ public struct QuantizedMultiplier: Equatable, Sendable {
     }
 }
 
-/// round(a * b / 2^31), ties away from zero; saturates the single overflow case a = b = -2^31.
+/// a * b / 2^31 rounded to nearest, ties toward +infinity (gemmlowp nudge + truncating division);
+/// saturates the single overflow case a = b = -2^31.
 /// TFLite/gemmlowp `SaturatingRoundingDoublingHighMul`.
 @inlinable @inline(__always)
 public func saturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {

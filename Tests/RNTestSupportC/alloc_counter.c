@@ -1,1 +1,38 @@
+/* See rn_test_support.h. */
 #include "rn_test_support.h"
+#include <stddef.h>
+#include <errno.h>
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t count, size_t size);
+extern void *__libc_realloc(void *pointer, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void *__libc_valloc(size_t size);
+
+static _Thread_local int counting;
+static _Thread_local int64_t count;
+static volatile int interposed;
+
+static void note(void) {
+    interposed = 1;
+    if (counting) count++;
+}
+
+void rn_test_alloc_count_begin(void) { count = 0; counting = 1; }
+int64_t rn_test_alloc_count_end(void) { counting = 0; return count; }
+int rn_test_alloc_interposed(void) { return interposed; }
+
+void *malloc(size_t size) { note(); return __libc_malloc(size); }
+void *calloc(size_t n, size_t size) { note(); return __libc_calloc(n, size); }
+void *realloc(void *p, size_t size) { note(); return __libc_realloc(p, size); }
+void *memalign(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+void *aligned_alloc(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+void *valloc(size_t size) { note(); return __libc_valloc(size); }
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    note();
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
+    void *p = __libc_memalign(alignment, size);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}

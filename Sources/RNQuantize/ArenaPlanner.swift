@@ -1,0 +1,55 @@
+/// Static memory plan: an arena offset for every tensor, computed once at export.
+///
+/// Lifetimes follow the runtime's rule (RNRuntime/Validation.swift): tensor t lives from step
+/// t - 1 (its producer; the input from step -1) to its last reader (the output until the end).
+/// Placement is greedy by size, largest first, each tensor at the lowest 16-byte aligned offset
+/// free of every placed tensor whose lifetime meets its own; an add's output goes exactly over
+/// an input that dies at that add when that place is free. The runtime re-checks the result.
+public enum ArenaPlanner {
+    public struct Plan: Equatable {
+        /// Arena offset of each tensor, 16-byte aligned.
+        public var offsets: [Int]
+        /// Bytes for activations: the end of the highest tensor, rounded up to 16.
+        public var activationBytes: Int
+    }
+
+    public static func plan(_ graph: ModelGraph) -> Plan {
+        let count = graph.tensors.count, opCount = graph.ops.count
+        var last = [Int](repeating: -1, count: count)
+        for (i, op) in graph.ops.enumerated() { for t in op.inputs { last[t] = i } }
+        last[graph.outputTensor] = opCount
+        let sizes = graph.tensors.map { ($0.byteCount + 15) & ~15 }
+        func meets(_ a: Int, _ b: Int) -> Bool { a - 1 <= last[b] && b - 1 <= last[a] }
+
+        /// The input of `t`'s producing add that `t` may overwrite, if any.
+        func inPlacePartner(_ t: Int) -> Int? {
+            guard t >= 1, case .add(let a, let b, _, _, _) = graph.ops[t - 1] else { return nil }
+            return [a, b].first { last[$0] == t - 1 }
+        }
+
+        var offsets = [Int](repeating: -1, count: count)
+        let order = (0..<count).sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+        for t in order {
+            let sharers = (0..<count).filter { inPlacePartner($0) == t || inPlacePartner(t) == $0 }
+            let placed = { (others: [Int]) in others.filter { offsets[$0] >= 0 && $0 != t && meets($0, t) } }
+            let others = placed(Array(0..<count)).filter { !sharers.contains($0) }
+            func fits(_ at: Int) -> Bool {
+                others.allSatisfy { offsets[$0] + sizes[$0] <= at || at + sizes[t] <= offsets[$0] }
+            }
+            // In place over an already placed sharer when that spot is otherwise free.
+            if let at = placed(sharers).map({ offsets[$0] }).first(where: fits) {
+                offsets[t] = at
+                continue
+            }
+            // First fit below every placed neighbour in time (sharers included, not in place).
+            var at = 0
+            for o in placed(Array(0..<count)).sorted(by: { offsets[$0] < offsets[$1] })
+            where at + sizes[t] > offsets[o] && at < offsets[o] + sizes[o] {
+                at = offsets[o] + sizes[o]
+            }
+            offsets[t] = at
+        }
+        let end = (0..<count).map { offsets[$0] + sizes[$0] }.max() ?? 0
+        return Plan(offsets: offsets, activationBytes: max(16, end))
+    }
+}

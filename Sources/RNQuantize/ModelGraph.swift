@@ -1,0 +1,127 @@
+import RNFormat
+import RNKernels
+
+/// An int8 model held in memory on the host, before it becomes an `.rnb` file: tensors in
+/// computation order (tensor 0 is the input, op i writes tensor i + 1) and the constants each
+/// op owns. `RNBWriter` plans its arena and writes it. Shapes are NHWC with batch 1; logits
+/// are [1, K].
+public struct ModelGraph {
+    public struct Tensor: Equatable {
+        /// NHWC [1, H, W, C], or [1, K] for logits.
+        public var shape: [Int]
+        public var scale: Float
+        public var zeroPoint: Int32
+        public init(shape: [Int], scale: Float, zeroPoint: Int32) {
+            self.shape = shape
+            self.scale = scale
+            self.zeroPoint = zeroPoint
+        }
+        public var byteCount: Int { shape.reduce(1, *) }
+        public var height: Int { shape.count == 4 ? shape[1] : 1 }
+        public var width: Int { shape.count == 4 ? shape[2] : 1 }
+        public var channels: Int { shape.last ?? 1 }
+    }
+
+    /// Weights and requantization of a conv or fully connected op.
+    public struct Weights {
+        /// (C_out, KH, KW, C_in) int8 symmetric; fully connected (K, N).
+        public var values: [Int8]
+        /// (C_out) int32, scale input_scale * weight_scale[c].
+        public var bias: [Int32]
+        /// (C_out): input_scale * weight_scale[c] / output_scale, quantized.
+        public var multipliers: [QuantizedMultiplier]
+        public init(values: [Int8], bias: [Int32], multipliers: [QuantizedMultiplier]) {
+            self.values = values
+            self.bias = bias
+            self.multipliers = multipliers
+        }
+    }
+
+    public enum Op {
+        case conv2D(input: Int, window: RNWindow, weights: Weights, activation: ActivationRange)
+        case fullyConnected(input: Int, weights: Weights, activation: ActivationRange)
+        /// TFLite int8 add; multipliers for input0, input1 and output.
+        case add(input0: Int, input1: Int, leftShift: Int32, multipliers: (QuantizedMultiplier, QuantizedMultiplier,
+                 QuantizedMultiplier), activation: ActivationRange)
+        case maxPool(input: Int, window: RNWindow, activation: ActivationRange)
+        case globalAveragePool(input: Int, activation: ActivationRange)
+
+        public var inputs: [Int] {
+            switch self {
+            case .conv2D(let input, _, _, _), .fullyConnected(let input, _, _),
+                 .maxPool(let input, _, _), .globalAveragePool(let input, _):
+                return [input]
+            case .add(let a, let b, _, _, _):
+                return [a, b]
+            }
+        }
+    }
+
+    public var tensors: [Tensor]
+    public var ops: [Op]
+    public var outputTensor: Int
+    /// (C, 256): int8 input for each uint8 pixel value, per channel.
+    public var inputTable: [Int8]
+    public var labels: [String]?
+    public var preprocessing: Preprocessing?
+    /// `key=value` lines recorded in the file: what made it.
+    public var provenance: [(String, String)]
+
+    public init(input: Tensor, inputTable: [Int8]) {
+        tensors = [input]
+        ops = []
+        outputTensor = 0
+        self.inputTable = inputTable
+        provenance = []
+    }
+
+    /// Appends an op writing a new tensor; returns the tensor's index.
+    @discardableResult
+    public mutating func append(_ op: Op, output: Tensor) -> Int {
+        ops.append(op)
+        tensors.append(output)
+        outputTensor = tensors.count - 1
+        return outputTensor
+    }
+}
+
+/// How a host turns an image into the model's uint8 input pixels (FORMAT.md, preprocessing).
+public struct Preprocessing: Equatable {
+    public enum ResizeMode: UInt8 { case stretch = 0, shorterSideThenCenterCrop = 1 }
+    public enum ChannelOrder: UInt8 { case rgb = 0, bgr = 1 }
+    public var channels: Int
+    public var channelOrder: ChannelOrder
+    public var resizeMode: ResizeMode
+    public var resizeHeight: Int
+    public var resizeWidth: Int
+    /// Per channel, on pixel / 255.
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(channels: Int, channelOrder: ChannelOrder = .rgb, resizeMode: ResizeMode = .stretch,
+                resizeHeight: Int, resizeWidth: Int, mean: [Float], std: [Float]) {
+        self.channels = channels
+        self.channelOrder = channelOrder
+        self.resizeMode = resizeMode
+        self.resizeHeight = resizeHeight
+        self.resizeWidth = resizeWidth
+        self.mean = mean
+        self.std = std
+    }
+
+    /// The (C, 256) table mapping uint8 pixels to int8 input of the given quantization:
+    /// q = clamp(round(((p / 255 - mean[c]) / std[c]) / scale) + zero_point, -128, 127), rounded
+    /// half away from zero in Double. E.g. mean 0.5, std 0.5, scale 1/127.5, zp 0: p 0 -> -128,
+    /// p 255 -> 127, p 128 -> round(0.50) = 1.
+    public func inputTable(scale: Float, zeroPoint: Int32) -> [Int8] {
+        var table = [Int8](repeating: 0, count: channels * 256)
+        for c in 0..<channels {
+            for p in 0..<256 {
+                let real = (Double(p) / 255 - Double(mean[c])) / Double(std[c])
+                let q = (real / Double(scale)).rounded() + Double(zeroPoint)
+                table[c * 256 + p] = Int8(max(-128, min(127, q)))
+            }
+        }
+        return table
+    }
+}

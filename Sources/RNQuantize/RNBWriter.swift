@@ -1,0 +1,206 @@
+import RNFormat
+import RNKernels
+import RNRuntime
+
+/// Writes `.rnb` files: plans the arena, lays out the sections exactly as RNFormat/Layout.swift
+/// (and FORMAT.md) define them, checksums, then loads the result with the device runtime to
+/// prove it valid and to record the arena's lower bound.
+public enum RNBWriter {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The file's bytes. Throws if the runtime rejects what was written (a bug in the graph).
+    public static func write(_ graph: ModelGraph, scratchBytes: Int = 0) throws -> [UInt8] {
+        let plan = ArenaPlanner.plan(graph)
+        var w = ByteWriter()
+        let tensorCount = graph.tensors.count, opCount = graph.ops.count
+
+        // MARK: header (patched at the end)
+        w.append(RNBHeader.magic.0); w.append(RNBHeader.magic.1); w.append(RNBHeader.magic.2); w.append(RNBHeader.magic.3)
+        w.appendU16(RNBHeader.version)
+        w.appendU16(UInt16(RNBHeader.size))
+        w.zeros(RNBHeader.size - w.count)
+
+        // MARK: constants, laid out first so that ops can point into them
+        var constants = ByteWriter()
+        var opParams = [[UInt32]]()
+        for op in graph.ops {
+            switch op {
+            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _):
+                constants.align(16)
+                let valuesAt = constants.count
+                for v in weights.values { constants.append(UInt8(bitPattern: v)) }
+                constants.align(16)
+                let biasAt = constants.count
+                for b in weights.bias { constants.appendI32(b) }
+                constants.align(16)
+                let multiplierAt = constants.count
+                for m in weights.multipliers { constants.appendI32(m.multiplier.raw) }
+                constants.align(16)
+                let shiftAt = constants.count
+                for m in weights.multipliers { constants.appendI32(m.shift.raw) }
+                opParams.append([valuesAt, weights.values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) })
+            case .add(_, _, let leftShift, let m, _):
+                opParams.append([leftShift, m.0.multiplier.raw, m.0.shift.raw, m.1.multiplier.raw, m.1.shift.raw,
+                                 m.2.multiplier.raw, m.2.shift.raw].map { UInt32(bitPattern: $0) })
+            case .maxPool, .globalAveragePool:
+                opParams.append([])
+            }
+        }
+        constants.align(16)
+        let inputTableAt = constants.count
+        for v in graph.inputTable { constants.append(UInt8(bitPattern: v)) }
+        constants.align(16)
+
+        // MARK: tensor table
+        let tensorTableAt = w.count
+        for (t, tensor) in graph.tensors.enumerated() {
+            w.append(RNBTensorRecord.dtypeInt8)
+            w.append(UInt8(tensor.shape.count))
+            w.appendU16(0)
+            for k in 0..<4 { w.appendI32(Int32(k < tensor.shape.count ? tensor.shape[k] : 1)) }
+            w.appendF32(tensor.scale)
+            w.appendI32(tensor.zeroPoint)
+            w.appendU32(UInt32(plan.offsets[t]))
+        }
+
+        // MARK: op table
+        let opTableAt = w.count
+        for (i, op) in graph.ops.enumerated() {
+            let start = w.count
+            var kind = RNOpKind.conv2D, window = RNWindow.zero, act = ActivationRange.none
+            var inputs = op.inputs
+            switch op {
+            case .conv2D(_, let wnd, _, let a): kind = .conv2D; window = wnd; act = a
+            case .fullyConnected(_, _, let a): kind = .fullyConnected; act = a
+            case .add(_, _, _, _, let a): kind = .add; act = a
+            case .maxPool(_, let wnd, let a): kind = .maxPool; window = wnd; act = a
+            case .globalAveragePool(_, let a): kind = .globalAveragePool; act = a
+            }
+            if inputs.count == 1 { inputs.append(Int(RNBOpRecord.noTensor)) }
+            w.append(kind.rawValue)
+            w.append(RNWeightLayout.ohwi.rawValue)
+            w.append(UInt8(bitPattern: Int8(act.min)))
+            w.append(UInt8(bitPattern: Int8(act.max)))
+            w.appendU16(UInt16(inputs[0]))
+            w.appendU16(UInt16(inputs[1]))
+            w.appendU16(UInt16(i + 1))
+            w.appendU16(0)
+            for v in [window.kernelH, window.kernelW, window.strideH, window.strideW,
+                      window.padTop, window.padLeft, window.padBottom, window.padRight] { w.append(UInt8(v)) }
+            for p in 0..<RNBOpRecord.paramCount { w.appendU32(p < opParams[i].count ? opParams[i][p] : 0) }
+            precondition(w.count - start == RNBOpRecord.size)
+        }
+
+        // MARK: constants and metadata
+        w.align(16)
+        let constantsAt = w.count
+        w.bytes += constants.bytes
+        w.align(4)
+        let metadataAt = w.count
+        if let labels = graph.labels {
+            w.appendRecord(RNBMetadata.labelsKey, Array(labels.joined(separator: "\n").utf8))
+        }
+        if let p = graph.preprocessing {
+            var r = ByteWriter()
+            r.append(UInt8(p.channels)); r.append(p.channelOrder.rawValue); r.append(p.resizeMode.rawValue); r.append(0)
+            r.appendU32(UInt32(p.resizeHeight)); r.appendU32(UInt32(p.resizeWidth))
+            for c in 0..<3 { r.appendF32(c < p.channels ? p.mean[c] : 0) }
+            for c in 0..<3 { r.appendF32(c < p.channels ? p.std[c] : 1) }
+            r.appendU32(0)
+            w.appendRecord(RNBMetadata.preprocessingKey, r.bytes)
+        }
+        if !graph.provenance.isEmpty {
+            let text = graph.provenance.map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
+            w.appendRecord(RNBMetadata.provenanceKey, Array(text.utf8))
+        }
+        let metadataSize = w.count - metadataAt
+
+        // MARK: patch the header
+        let arenaBytes = plan.activationBytes + scratchBytes
+        w.patchU32(RNBHeader.fileSizeOffset, UInt32(w.count))
+        w.patchU32(RNBHeader.arenaBytesOffset, UInt32(arenaBytes))
+        w.patchU32(RNBHeader.scratchBytesOffset, UInt32(scratchBytes))
+        w.patchU32(RNBHeader.lowerBoundOffset, UInt32(arenaBytes))   // replaced below
+        w.patchU32(RNBHeader.tensorCountOffset, UInt32(tensorCount))
+        w.patchU32(RNBHeader.tensorTableOffset, UInt32(tensorTableAt))
+        w.patchU32(RNBHeader.opCountOffset, UInt32(opCount))
+        w.patchU32(RNBHeader.opTableOffset, UInt32(opTableAt))
+        w.patchU32(RNBHeader.constantsOffset, UInt32(constantsAt))
+        w.patchU32(RNBHeader.constantsSizeOffset, UInt32(constants.count))
+        w.patchU32(RNBHeader.metadataOffset, UInt32(metadataAt))
+        w.patchU32(RNBHeader.metadataSizeOffset, UInt32(metadataSize))
+        w.patchU16(RNBHeader.inputTensorOffset, 0)
+        w.patchU16(RNBHeader.outputTensorOffset, UInt16(graph.outputTensor))
+        w.patchU32(RNBHeader.inputTableOffset, UInt32(inputTableAt))
+        w.updateChecksum()
+
+        // The device loader checks what the writer wrote; its lower bound goes into the header.
+        let lowerBound = try withValidatedModel(w.bytes) { $0.computeLowerBound() }
+        w.patchU32(RNBHeader.lowerBoundOffset, UInt32(lowerBound))
+        w.updateChecksum()
+        _ = try withValidatedModel(w.bytes) { _ in 0 }
+        return w.bytes
+    }
+
+    static func withValidatedModel(_ bytes: [UInt8], _ body: (RNModel) -> Int) throws -> Int {
+        try AlignedBytes(bytes).withModel(body)
+    }
+}
+
+/// A 16-byte aligned copy of a model's bytes, as the runtime requires, and its loaded model.
+public final class AlignedBytes {
+    public let buffer: UnsafeMutableRawBufferPointer
+    public init(_ bytes: [UInt8]) {
+        buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        buffer.copyBytes(from: bytes)
+    }
+    deinit { buffer.deallocate() }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count]) }
+    public func withModel<R>(_ body: (RNModel) throws -> R) throws -> R {
+        let model: RNModel
+        do { model = try RNModel(bytes: bytes) } catch {
+            throw RNBWriter.Failure(description: "runtime rejected the model: \(describe(error))")
+        }
+        return try body(model)
+    }
+}
+
+/// A one-line description of a runtime error, naming the field and the numbers involved.
+public func describe(_ error: RNError) -> String {
+    var text = "\(error.status.message)"
+    if error.index >= 0 { text += " (index \(error.index))" }
+    if error.found != 0 || error.limit != 0 {
+        switch error.status {
+        case .arenaTooSmall: text += ": \(error.found) bytes given, \(error.limit) needed"
+        case .truncatedFile, .truncatedHeader: text += ": \(error.found) bytes, expected \(error.limit)"
+        default: text += ": found \(error.found), limit \(error.limit)"
+        }
+    }
+    return text
+}
+
+/// Little-endian byte appender.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    var count: Int { bytes.count }
+    mutating func append(_ v: UInt8) { bytes.append(v) }
+    mutating func appendU16(_ v: UInt16) { bytes += [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    mutating func appendU32(_ v: UInt32) { for k in 0..<4 { bytes.append(UInt8((v >> (8 * k)) & 0xFF)) } }
+    mutating func appendI32(_ v: Int32) { appendU32(UInt32(bitPattern: v)) }
+    mutating func appendF32(_ v: Float) { appendU32(v.bitPattern) }
+    mutating func zeros(_ n: Int) { bytes += [UInt8](repeating: 0, count: n) }
+    mutating func align(_ a: Int) { zeros((a - count % a) % a) }
+    mutating func patchU16(_ at: Int, _ v: UInt16) { bytes[at] = UInt8(v & 0xFF); bytes[at + 1] = UInt8(v >> 8) }
+    mutating func patchU32(_ at: Int, _ v: UInt32) { for k in 0..<4 { bytes[at + k] = UInt8((v >> (8 * k)) & 0xFF) } }
+    mutating func appendRecord(_ key: UInt16, _ payload: [UInt8]) {
+        appendU16(key); appendU16(0); appendU32(UInt32(payload.count))
+        bytes += payload
+        align(4)
+    }
+    mutating func updateChecksum() {
+        let crc = bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[RNBHeader.crcStart...])) }
+        patchU32(RNBHeader.crcOffset, crc)
+    }
+}
