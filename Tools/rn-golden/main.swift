@@ -1,1 +1,65 @@
-print("todo")
+// rn-golden: regenerates the end-to-end golden cases in Tests/Golden from seeded synthetic
+// models, through the host runtime. Run it only when the format or the arithmetic changes on
+// purpose; never hand-edit the output. Each case folder holds:
+//   model.rnb      the model
+//   inputs.bin     N inputs, int8, back to back (made from seeded uint8 pixels via the input tables)
+//   expected.bin   N outputs, int8, back to back
+//   STAMP          what made it
+//
+// usage: swift run rn-golden [OUTPUT_DIR]      (default Tests/Golden)
+import Foundation
+import RNQuantize
+import RNRuntime
+
+struct GoldenCase {
+    var name: String
+    var graph: ModelGraph
+    var inputs: Int
+    var seed: UInt64
+}
+
+let cases = [
+    GoldenCase(name: "tiny-resnet", graph: SyntheticModelBuilder.tinyResNet(seed: 1), inputs: 4, seed: 11),
+    GoldenCase(name: "tiny-resnet-gray", graph: SyntheticModelBuilder.tinyResNet(height: 9, width: 7, channels: 1,
+                                                                                  stemWidth: 4, classes: 3, seed: 2),
+               inputs: 3, seed: 12),
+]
+
+let root = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "Tests/Golden")
+do {
+    for c in cases {
+        let dir = root.appendingPathComponent(c.name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let bytes = try RNBWriter.write(c.graph)
+        let aligned = AlignedBytes(bytes)
+        let model = try aligned.withModel { $0 }
+        var rng = SeededGenerator(seed: c.seed)
+        var inputs = [Int8](), outputs = [Int8]()
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
+        defer { arena.deallocate() }
+        for _ in 0..<c.inputs {
+            let pixels = (0..<model.input.byteCount).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var input = [Int8](repeating: 0, count: model.input.byteCount)
+            model.quantizeImage(pixels: pixels, into: &input)
+            var output = [Int8](repeating: 0, count: model.output.byteCount)
+            try model.invoke(arena: arena, input: input, output: &output)
+            inputs += input
+            outputs += output
+        }
+        try Data(bytes).write(to: dir.appendingPathComponent("model.rnb"))
+        try Data(inputs.map { UInt8(bitPattern: $0) }).write(to: dir.appendingPathComponent("inputs.bin"))
+        try Data(outputs.map { UInt8(bitPattern: $0) }).write(to: dir.appendingPathComponent("expected.bin"))
+        let stamp = """
+            generator: swift run rn-golden (Tools/rn-golden/main.swift)
+            model: SyntheticModelBuilder, \(c.graph.ops.count) ops, \(bytes.count) bytes, arena \(model.arenaBytes) bytes
+            inputs: \(c.inputs), seed \(c.seed), uint8 pixels through the model's input tables
+            outputs: host RNRuntime (reference kernels)
+
+            """
+        try stamp.write(to: dir.appendingPathComponent("STAMP"), atomically: true, encoding: .utf8)
+        print("\(dir.path): \(bytes.count) bytes, arena \(model.arenaBytes) (lower bound \(model.arenaLowerBound))")
+    }
+} catch {
+    FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}

@@ -1,0 +1,70 @@
+import Testing
+import RNFormat
+import RNKernels
+import RNQuantize
+import RNRuntime
+
+@Suite struct FormatTests {
+    @Test func crc32CheckValue() {
+        let bytes = Array("123456789".utf8)
+        #expect(bytes.withUnsafeBytes { crc32($0) } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { crc32($0) } == 0)
+        // Incremental use: crc of the halves chained equals crc of the whole.
+        let first = bytes[0..<4].withUnsafeBytes { crc32($0) }
+        #expect(bytes[4...].withUnsafeBytes { crc32($0, initial: first) } == 0xCBF4_3926)
+    }
+
+    @Test func writerRoundTripsEveryField() throws {
+        let graph = SyntheticModelBuilder.tinyResNet(seed: 3)
+        let bytes = try RNBWriter.write(graph)
+        let aligned = AlignedBytes(bytes)
+        let file = try RNBFile(validating: aligned.bytes)
+        #expect(file.fileSize == bytes.count)
+        #expect(file.tensorCount == graph.tensors.count && file.opCount == graph.ops.count)
+        #expect(file.inputTensor == 0 && file.outputTensor == graph.outputTensor)
+        for (t, tensor) in graph.tensors.enumerated() {
+            let read = file.tensor(t)
+            #expect(read.rank == tensor.shape.count)
+            #expect([read.dims.0, read.dims.1, read.dims.2, read.dims.3].prefix(tensor.shape.count) == ArraySlice(tensor.shape))
+            #expect(read.scale == tensor.scale && read.zeroPoint == tensor.zeroPoint)
+            #expect(read.byteCount == tensor.byteCount && read.arenaOffset % 16 == 0)
+        }
+        for (i, op) in graph.ops.enumerated() {
+            let read = file.op(i)
+            #expect(read.output == i + 1)
+            #expect([read.input0] + (read.input1 >= 0 ? [read.input1] : []) == op.inputs)
+            if case .conv2D(_, let window, let weights, let act) = op {
+                #expect(read.kind == .conv2D && read.window == window)
+                #expect(read.activationMin == act.min && read.activationMax == act.max)
+                let w = file.constants + Int(read.param(RNConvParam.weightsOffset))
+                #expect(Array(UnsafeRawBufferPointer(start: w, count: weights.values.count)).map { Int8(bitPattern: $0) }
+                        == weights.values)
+                let m = (file.constants + Int(read.param(RNConvParam.multiplierOffset))).assumingMemoryBound(to: Int32.self)
+                #expect(m[0] == weights.multipliers[0].multiplier.raw)
+            }
+        }
+        let table = Array(UnsafeBufferPointer(start: file.inputTable, count: 256 * 3))
+        #expect(table == graph.inputTable)
+        #expect(String(decoding: file.label(7)!, as: UTF8.self) == "class 7")
+        #expect(file.label(10) == nil)
+        let provenance = String(decoding: file.metadata(RNBMetadata.provenanceKey)!, as: UTF8.self)
+        #expect(provenance.contains("generator=SyntheticModelBuilder"))
+        #expect(file.metadata(RNBMetadata.preprocessingKey)?.count == RNBPreprocessing.size)
+    }
+
+    @Test func plannerSharesMemoryAndAddsInPlace() throws {
+        let graph = SyntheticModelBuilder.tinyResNet(seed: 3)
+        let plan = ArenaPlanner.plan(graph)
+        let total = graph.tensors.reduce(0) { $0 + (($1.byteCount + 15) & ~15) }
+        #expect(plan.activationBytes < total)
+        // Each add writes over one of its inputs.
+        for (i, op) in graph.ops.enumerated() {
+            if case .add(let a, let b, _, _, _) = op {
+                #expect(plan.offsets[i + 1] == plan.offsets[a] || plan.offsets[i + 1] == plan.offsets[b])
+            }
+        }
+        let model = try AlignedBytes(try RNBWriter.write(graph)).withModel { $0 }
+        #expect(model.arenaLowerBound <= model.arenaBytes)
+        #expect(model.arenaLowerBound == model.computeLowerBound())
+    }
+}
