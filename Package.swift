@@ -27,7 +27,7 @@ let package = Package(
         // MARK: host
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime"]),
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize"]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime"], path: "Tools/rn-golden"),
 

@@ -91,7 +91,8 @@ import RNTestSupportC
         #expect(a == b)
     }
 
-    @Test func noAllocationAtOpenOrInvoke() throws {
+    @Test(.enabled(if: rn_test_alloc_counting_available() == 1, "allocation counting is off under AddressSanitizer"))
+    func noAllocationAtOpenOrInvoke() throws {
         let aligned = AlignedBytes(try Repo.bytes(Repo.golden("tiny-resnet", "model.rnb")))
         let arena = Arena(64 * 1024)
         let input = UnsafeMutablePointer<Int8>.allocate(capacity: 4096)
