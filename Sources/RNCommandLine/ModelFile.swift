@@ -12,8 +12,9 @@ public struct ToolError: Error, CustomStringConvertible {
 /// An `.rnb` file read from disk into aligned memory and validated by the device runtime.
 public struct LoadedModel {
     public let path: String
-    public let storage: AlignedBytes
-    public let model: RNModel
+    public let buffer: ModelBuffer
+    /// Valid while this LoadedModel lives.
+    public var model: RNModel { buffer.model }
 
     /// Reads and validates `path`. Errors name the file and the problem in one line.
     public init(path: String) throws(ToolError) {
@@ -27,9 +28,8 @@ public struct LoadedModel {
         guard let size else { throw ToolError("\(path): cannot read file size") }
         guard size < 1 << 31 else { throw ToolError("\(path): \(size) bytes is larger than any .rnb model (2 GiB)") }
         guard let data = FileManager.default.contents(atPath: path) else { throw ToolError("\(path): cannot read") }
-        storage = AlignedBytes([UInt8](data))
         do {
-            model = try RNModel(bytes: storage.bytes)
+            buffer = try ModelBuffer([UInt8](data))
         } catch {
             throw ToolError("\(path): \(describe(error))")
         }

@@ -145,40 +145,13 @@ public enum RNBWriter {
     }
 
     static func withValidatedModel(_ bytes: [UInt8], _ body: (RNModel) -> Int) throws -> Int {
-        try AlignedBytes(bytes).withModel(body)
-    }
-}
-
-/// A 16-byte aligned copy of a model's bytes, as the runtime requires, and its loaded model.
-public final class AlignedBytes {
-    public let buffer: UnsafeMutableRawBufferPointer
-    public init(_ bytes: [UInt8]) {
-        buffer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        buffer.copyBytes(from: bytes)
-    }
-    deinit { buffer.deallocate() }
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[0..<buffer.count]) }
-    public func withModel<R>(_ body: (RNModel) throws -> R) throws -> R {
-        let model: RNModel
-        do { model = try RNModel(bytes: bytes) } catch {
-            throw RNBWriter.Failure(description: "runtime rejected the model: \(describe(error))")
-        }
-        return try body(model)
-    }
-}
-
-/// A one-line description of a runtime error, naming the field and the numbers involved.
-public func describe(_ error: RNError) -> String {
-    var text = "\(error.status.message)"
-    if error.index >= 0 { text += " (index \(error.index))" }
-    if error.found != 0 || error.limit != 0 {
-        switch error.status {
-        case .arenaTooSmall: text += ": \(error.found) bytes given, \(error.limit) needed"
-        case .truncatedFile, .truncatedHeader: text += ": \(error.found) bytes, expected \(error.limit)"
-        default: text += ": found \(error.found), limit \(error.limit)"
+        do {
+            let buffer = try ModelBuffer(bytes)
+            return body(buffer.model)
+        } catch {
+            throw Failure(description: "runtime rejected the model: \(describe(error))")
         }
     }
-    return text
 }
 
 /// Little-endian byte appender.

@@ -67,7 +67,11 @@ extension RNModel {
             let raw = op.param(slot)
             guard raw < 0x8000_0000 else { throw RNError(status, index: i, found: -1) }
             let offset = Int(bitPattern: UInt(raw))
-            guard offset & (alignment - 1) == 0, offset <= size, bytes <= size - offset else {
+            guard offset & (alignment - 1) == 0 else {
+                throw RNError(status == .weightsOutOfBounds ? .weightsMisaligned : status, index: i, found: offset,
+                              limit: alignment)
+            }
+            guard offset <= size, bytes <= size - offset else {
                 throw RNError(status, index: i, found: offset, limit: size)
             }
             return offset

@@ -63,7 +63,8 @@ import RNRuntime
                 #expect(plan.offsets[i + 1] == plan.offsets[a] || plan.offsets[i + 1] == plan.offsets[b])
             }
         }
-        let model = try AlignedBytes(try RNBWriter.write(graph)).withModel { $0 }
+        let buffer = try ModelBuffer(try RNBWriter.write(graph))
+        let model = buffer.model
         #expect(model.arenaLowerBound <= model.arenaBytes)
         #expect(model.arenaLowerBound == model.computeLowerBound())
     }

@@ -11,9 +11,8 @@ import RNRuntime
 /// Returns the status (ok when accepted and invoked).
 func loadAndRun(_ bytes: [UInt8]) -> RNStatus {
     let aligned = AlignedBytes(bytes)
-    let exact = UnsafeRawBufferPointer(start: aligned.buffer.baseAddress, count: bytes.count)
     do throws(RNError) {
-        let model = try RNModel(bytes: exact)
+        let model = try RNModel(bytes: aligned.bytes)
         guard model.arenaBytes <= 1 << 24 else { return .ok }   // valid, but not worth 16 MiB here
         let arena = Arena(model.arenaBytes)
         let input = [Int8](repeating: 1, count: model.input.byteCount)
@@ -65,8 +64,8 @@ func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
     /// structure: flip every byte before the constants (header, tensor and op tables), fix the
     /// checksum, and demand a clean error or a model that runs.
     @Test func structuralFlipsWithValidChecksumNeverCrash() throws {
-        let file = try AlignedBytes(Self.model).withModel { $0.file }
-        let tablesEnd = file.constantsOffset
+        let buffer = try ModelBuffer(Self.model)
+        let tablesEnd = buffer.model.file.constantsOffset
         var rejected = 0, accepted = 0
         var statuses = Set<RNStatus>()
         for position in RNBHeader.crcStart..<tablesEnd {

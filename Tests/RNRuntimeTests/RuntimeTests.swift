@@ -11,8 +11,8 @@ import RNTestSupportC
 
     @Test(arguments: goldenCases)
     func goldenOutputs(_ name: String) throws {
-        let aligned = AlignedBytes(try Repo.bytes(Repo.golden(name, "model.rnb")))
-        let model = try RNModel(bytes: aligned.bytes)
+        let buffer = try ModelBuffer(try Repo.bytes(Repo.golden(name, "model.rnb")))
+        let model = buffer.model
         let inputs = try Repo.bytes(Repo.golden(name, "inputs.bin")).map { Int8(bitPattern: $0) }
         let expected = try Repo.bytes(Repo.golden(name, "expected.bin")).map { Int8(bitPattern: $0) }
         let n = inputs.count / model.input.byteCount
@@ -33,7 +33,8 @@ import RNTestSupportC
 
     @Test func syntheticActivationsAreNotDegenerate() throws {
         // Goldens only test arithmetic if values spread over the int8 range at every layer.
-        let model = try AlignedBytes(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1))).withModel { $0 }
+        let buffer = try ModelBuffer(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1)))
+        let model = buffer.model
         var rng = SeededGenerator(seed: 5)
         let input = (0..<model.input.byteCount).map { _ in Int8.random(in: -128...127, using: &rng) }
         let arena = Arena(model.arenaBytes)
@@ -50,7 +51,8 @@ import RNTestSupportC
 
     @Test func observerSeesEveryOpWithMacs() throws {
         let graph = SyntheticModelBuilder.tinyResNet(seed: 1)
-        let model = try AlignedBytes(try RNBWriter.write(graph)).withModel { $0 }
+        let buffer = try ModelBuffer(try RNBWriter.write(graph))
+        let model = buffer.model
         let arena = Arena(model.arenaBytes)
         var events = [(RNLayerEvent.Phase, Int, RNOpKind, Int)]()
         var output = [Int8](repeating: 0, count: model.output.byteCount)
@@ -67,7 +69,8 @@ import RNTestSupportC
     }
 
     @Test func arenaTooSmallNamesBothNumbers() throws {
-        let model = try AlignedBytes(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1))).withModel { $0 }
+        let buffer = try ModelBuffer(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1)))
+        let model = buffer.model
         let arena = Arena(model.arenaBytes)
         let input = [Int8](repeating: 0, count: model.input.byteCount)
         var output = [Int8](repeating: 0, count: model.output.byteCount)
@@ -81,7 +84,8 @@ import RNTestSupportC
     }
 
     @Test func arenaContentsOnEntryDoNotMatter() throws {
-        let model = try AlignedBytes(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1))).withModel { $0 }
+        let buffer = try ModelBuffer(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1)))
+        let model = buffer.model
         let input = (0..<model.input.byteCount).map { Int8(truncatingIfNeeded: $0 &* 37) }
         let arena = Arena(model.arenaBytes)
         var a = [Int8](repeating: 0, count: model.output.byteCount), b = a

@@ -31,8 +31,8 @@ do {
         let dir = root.appendingPathComponent(c.name)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let bytes = try RNBWriter.write(c.graph)
-        let aligned = AlignedBytes(bytes)
-        let model = try aligned.withModel { $0 }
+        let buffer = try ModelBuffer(bytes)
+        let model = buffer.model
         var rng = SeededGenerator(seed: c.seed)
         var inputs = [Int8](), outputs = [Int8]()
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
