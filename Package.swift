@@ -33,7 +33,7 @@ let package = Package(
 
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
-        .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize"]),
+        .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime"]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize"]),
         .testTarget(name: "RNRuntimeTests",
                     dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC"]),
