@@ -28,15 +28,6 @@ func int64(_ x: Int) -> Int64 {
     return wide
 }
 
-@inline(__always)
-func fill(_ info: UnsafeMutablePointer<rn_tensor_info>, _ t: RNTensor) {
-    info.pointee.rank = Int32(t.rank)
-    info.pointee.dims = (Int32(t.dims.0), Int32(t.dims.1), Int32(t.dims.2), Int32(t.dims.3))
-    info.pointee.scale = t.scale
-    info.pointee.zero_point = t.zeroPoint
-    info.pointee.bytes = Int32(t.byteCount)
-}
-
 @_cdecl("rn_status_string")
 public func cStatusString(_ status: Int32) -> UnsafePointer<CChar> {
     let message: StaticString = RNStatus(rawValue: status)?.message ?? "unknown status"
@@ -97,17 +88,24 @@ public func cModelOpCount(_ model: UnsafePointer<rn_model>?) -> Int32 {
 
 @_cdecl("rn_model_input_info")
 public func cModelInputInfo(_ model: UnsafePointer<rn_model>?, _ info: UnsafeMutablePointer<rn_tensor_info>?) -> Int32 {
-    guard let info else { return RNStatus.nullArgument.rawValue }
-    guard let m = loadModel(model) else { return RNStatus.modelNotInitialized.rawValue }
-    fill(info, m.input)
-    return RNStatus.ok.rawValue
+    tensorInfo(model, info, input: true)
 }
 
 @_cdecl("rn_model_output_info")
 public func cModelOutputInfo(_ model: UnsafePointer<rn_model>?, _ info: UnsafeMutablePointer<rn_tensor_info>?) -> Int32 {
+    tensorInfo(model, info, input: false)
+}
+
+@inline(__always)
+func tensorInfo(_ model: UnsafePointer<rn_model>?, _ info: UnsafeMutablePointer<rn_tensor_info>?, input: Bool) -> Int32 {
     guard let info else { return RNStatus.nullArgument.rawValue }
     guard let m = loadModel(model) else { return RNStatus.modelNotInitialized.rawValue }
-    fill(info, m.output)
+    let t = input ? m.input : m.output
+    info.pointee.rank = Int32(t.rank)
+    info.pointee.dims = (Int32(t.dims.0), Int32(t.dims.1), Int32(t.dims.2), Int32(t.dims.3))
+    info.pointee.scale = t.scale
+    info.pointee.zero_point = t.zeroPoint
+    info.pointee.bytes = Int32(t.byteCount)
     return RNStatus.ok.rawValue
 }
 

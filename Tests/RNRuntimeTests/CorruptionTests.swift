@@ -77,6 +77,7 @@ func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
             }
         }
         #expect(rejected + accepted == 4 * (tablesEnd - RNBHeader.crcStart))
+        print("structural flips: \(rejected) rejected, \(accepted) accepted and ran; \(statuses.count) distinct errors")
         #expect(rejected > accepted)
         #expect(statuses.count >= 20, "distinct errors seen: \(statuses.map(\.rawValue).sorted())")
     }
