@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "RNRuntimeC", dependencies: ["CRNRuntime", "RNRuntime"]),
 
         // MARK: host
+        .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize"]),
@@ -34,6 +35,7 @@ let package = Package(
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
         .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime"]),
+        .testTarget(name: "RNInflateTests", dependencies: ["RNInflate"], exclude: ["Fixtures"]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize"]),
         .testTarget(name: "RNRuntimeTests",
                     dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC"]),
