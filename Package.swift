@@ -25,16 +25,26 @@ let package = Package(
         .target(name: "RNRuntimeC", dependencies: ["CRNRuntime", "RNRuntime"]),
 
         // MARK: host
+        .target(name: "CRNCPU"),
+        .target(name: "RNTrainKernelsAVX2",
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
+        .target(name: "RNTrainKernels", dependencies: ["CRNCPU", "RNTrainKernelsAVX2"],
+                swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
+        .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate"],
+                swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize"]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
+        .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime"], path: "Tools/rn-golden"),
 
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
         .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime"]),
+        .testTarget(name: "RNTrainTests", dependencies: ["RNTrainKernels", "RNTrain"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNInflateTests", dependencies: ["RNInflate"], exclude: ["Fixtures"]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize"]),
         .testTarget(name: "RNRuntimeTests",

@@ -1,0 +1,178 @@
+import Foundation
+import RNInflate
+import RNTrainKernels
+
+/// A labelled image set held as uint8 pixels: N x H x W x C, row-major (HWC per image).
+public struct ImageDataset {
+    public var pixels: [UInt8]
+    public var labels: [Int]
+    public var height: Int, width: Int, channels: Int
+    public var classNames: [String]
+    /// Where the data came from, for provenance.
+    public var source: String
+
+    public var count: Int { labels.count }
+    public var imageBytes: Int { height * width * channels }
+
+    public init(pixels: [UInt8], labels: [Int], height: Int, width: Int, channels: Int, classNames: [String], source: String) {
+        self.pixels = pixels; self.labels = labels
+        self.height = height; self.width = width; self.channels = channels
+        self.classNames = classNames; self.source = source
+    }
+
+    /// The first `n` images (all when n >= count).
+    public func prefix(_ n: Int) -> ImageDataset {
+        guard n < count else { return self }
+        var d = self
+        d.pixels = Array(pixels[0..<(n * imageBytes)])
+        d.labels = Array(labels[0..<n])
+        return d
+    }
+
+    /// Per-channel mean and standard deviation of pixel / 255 over the whole set.
+    public func channelStatistics() -> (mean: [Float], std: [Float]) {
+        var sum = [Double](repeating: 0, count: channels), squares = sum
+        for (i, p) in pixels.enumerated() {
+            let v = Double(p) / 255
+            sum[i % channels] += v
+            squares[i % channels] += v * v
+        }
+        let n = Double(count * height * width)
+        let mean = sum.map { $0 / n }
+        let std = zip(squares, mean).map { max(1e-6, ($0 / n - $1 * $1)).squareRoot() }
+        return (mean.map(Float.init), std.map(Float.init))
+    }
+}
+
+/// A data problem: names the file and what is wrong, in one line.
+public struct DataError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                                  "Bag", "Ankle boot"]
+public let cifar10Classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+public let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
+
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw DataError(FileManager.default.fileExists(atPath: path) ? "\(path): cannot read" : "\(path): no such file")
+    }
+    return [UInt8](data)
+}
+
+/// Reads an IDX file, gunzipping it when its name ends in .gz. Returns dims and payload.
+func readIDX(_ path: String, expectedType: UInt8, rank: Int) throws -> (dims: [Int], payload: ArraySlice<UInt8>) {
+    var bytes = try readFile(path)
+    if path.hasSuffix(".gz") {
+        do { bytes = try gunzip(bytes, limit: 1 << 31) } catch { throw DataError("\(path): \(error)") }
+    }
+    guard bytes.count >= 4 + 4 * rank else { throw DataError("\(path): truncated IDX header") }
+    guard bytes[0] == 0, bytes[1] == 0, bytes[2] == expectedType, Int(bytes[3]) == rank else {
+        throw DataError("\(path): not an IDX file of rank \(rank) with unsigned bytes")
+    }
+    let dims = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) } }
+    let expected = dims.reduce(1, *)
+    let payload = bytes[(4 + 4 * rank)...]
+    guard payload.count == expected else {
+        throw DataError("\(path): truncated: \(payload.count) data bytes, header says \(expected)")
+    }
+    return (dims, payload)
+}
+
+/// Reads an IDX image file (rank 3, N x H x W) and its label file (rank 1, N).
+public func loadIDX(images: String, labels: String, classNames: [String]) throws -> ImageDataset {
+    let (dims, pixels) = try readIDX(images, expectedType: 0x08, rank: 3)
+    let (labelDims, labelBytes) = try readIDX(labels, expectedType: 0x08, rank: 1)
+    guard labelDims[0] == dims[0] else {
+        throw DataError("\(labels): \(labelDims[0]) labels for \(dims[0]) images in \(images)")
+    }
+    guard dims[0] > 0 else { throw DataError("\(images): no images") }
+    let labelValues = labelBytes.map { Int($0) }
+    if let bad = labelValues.first(where: { $0 >= classNames.count }) {
+        throw DataError("\(labels): label \(bad) but only \(classNames.count) classes")
+    }
+    return ImageDataset(pixels: Array(pixels), labels: labelValues, height: dims[1], width: dims[2], channels: 1,
+                        classNames: classNames, source: images)
+}
+
+/// Fashion-MNIST (train, test) from the IDX files in `directory` (gzip or plain).
+public func loadFashionMNIST(directory: String = fashionMNISTDirectory) throws -> (train: ImageDataset, test: ImageDataset) {
+    func path(_ name: String) -> String {
+        let gz = "\(directory)/\(name).gz"
+        return FileManager.default.fileExists(atPath: gz) ? gz : "\(directory)/\(name)"
+    }
+    var train = try loadIDX(images: path("train-images-idx3-ubyte"), labels: path("train-labels-idx1-ubyte"),
+                            classNames: fashionMNISTClasses)
+    var test = try loadIDX(images: path("t10k-images-idx3-ubyte"), labels: path("t10k-labels-idx1-ubyte"),
+                           classNames: fashionMNISTClasses)
+    train.source = "fashion-mnist train (\(directory))"
+    test.source = "fashion-mnist test (\(directory))"
+    return (train, test)
+}
+
+/// CIFAR-10 binary batches: records of 1 label byte and 3072 pixel bytes (1024 R, 1024 G,
+/// 1024 B, each 32 x 32 row-major), converted to HWC.
+public func loadCIFAR10(paths: [String]) throws -> ImageDataset {
+    var pixels = [UInt8](), labels = [Int]()
+    for path in paths {
+        let bytes = try readFile(path)
+        guard !bytes.isEmpty, bytes.count % 3073 == 0 else {
+            throw DataError("\(path): \(bytes.count) bytes is not a whole number of 3073-byte CIFAR-10 records")
+        }
+        for r in 0..<(bytes.count / 3073) {
+            let record = r * 3073
+            guard bytes[record] < 10 else { throw DataError("\(path): record \(r) has label \(bytes[record])") }
+            labels.append(Int(bytes[record]))
+            for p in 0..<1024 { for ch in 0..<3 { pixels.append(bytes[record + 1 + ch * 1024 + p]) } }
+        }
+    }
+    return ImageDataset(pixels: pixels, labels: labels, height: 32, width: 32, channels: 3, classNames: cifar10Classes,
+                        source: paths.joined(separator: ","))
+}
+
+/// Turns images into normalised float batches, with optional augmentation.
+public struct BatchMaker {
+    public var mean: [Float], std: [Float]
+    /// Random crop after zero-padding by this many pixels (0 = off).
+    public var cropPadding: Int
+    public var flip: Bool
+
+    public init(mean: [Float], std: [Float], cropPadding: Int = 0, flip: Bool = false) {
+        self.mean = mean; self.std = std; self.cropPadding = cropPadding; self.flip = flip
+    }
+
+    /// (N, H, W, C) floats, (pixel / 255 - mean) / std, for the images at `indices`.
+    public func batch(_ data: ImageDataset, _ indices: ArraySlice<Int>, rng: inout SeededRandom,
+                      augment: Bool) -> (Tensor, [Int]) {
+        let h = data.height, w = data.width, c = data.channels
+        let x = Tensor(n: indices.count, h: h, w: w, c: c)
+        // The padded border is pixel value 0, normalised like any other pixel.
+        let table = (0..<c).map { ch in (0..<256).map { (Float($0) / 255 - mean[ch]) / std[ch] } }
+        let offsets = indices.map { _ -> (Int, Int, Bool) in
+            guard augment else { return (0, 0, false) }
+            let dy = cropPadding > 0 ? rng.int(2 * cropPadding + 1) - cropPadding : 0
+            let dx = cropPadding > 0 ? rng.int(2 * cropPadding + 1) - cropPadding : 0
+            return (dy, dx, flip && rng.int(2) == 1)
+        }
+        data.pixels.withUnsafeBufferPointer { pixels in
+            parallelFor(indices.count) { b in
+                let image = indices[indices.startIndex + b] * data.imageBytes
+                let (dy, dx, mirrored) = offsets[b]
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        let sy = y + dy, sx0 = mirrored ? w - 1 - xx : xx
+                        let sx = sx0 + dx
+                        let out = x.pointer + ((b * h + y) * w + xx) * c
+                        for ch in 0..<c {
+                            let inside = sy >= 0 && sy < h && sx >= 0 && sx < w
+                            out[ch] = table[ch][inside ? Int(pixels[image + (sy * w + sx) * c + ch]) : 0]
+                        }
+                    }
+                }
+            }
+        }
+        return (x, indices.map { data.labels[$0] })
+    }
+}
