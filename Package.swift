@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RNRuntime", targets: ["RNRuntime"]),
         .library(name: "RNRuntimeC", targets: ["RNRuntimeC"]),
         .executable(name: "rn-inspect", targets: ["rn-inspect"]),
+        .executable(name: "rn-train", targets: ["rn-train"]),
     ],
     targets: [
         // MARK: device
@@ -30,13 +31,15 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
         .target(name: "RNTrainKernels", dependencies: ["CRNCPU", "RNTrainKernelsAVX2"],
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
-        .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate"],
+        .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate", "RNFormat"],
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
                 linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize"]),
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
+        .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime"], path: "Tools/rn-golden"),

@@ -176,3 +176,32 @@ public struct BatchMaker {
         return (x, indices.map { data.labels[$0] })
     }
 }
+
+/// Resolves `--data`: `fashion-mnist` (the system package), a folder of IDX files (Fashion-MNIST
+/// names), a CIFAR-10 binary folder (data_batch_*.bin and test_batch.bin), or one CIFAR-10 .bin
+/// file (used for both training and testing).
+public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, test: ImageDataset) {
+    if spec == "fashion-mnist" {
+        guard FileManager.default.fileExists(atPath: fashionMNISTDirectory) else {
+            throw DataError("fashion-mnist: \(fashionMNISTDirectory) not found (apt-get install dataset-fashion-mnist)")
+        }
+        return try loadFashionMNIST()
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) else {
+        throw DataError("\(spec): no such file or directory")
+    }
+    if !isDirectory.boolValue {
+        let data = try loadCIFAR10(paths: [spec])
+        return (data, data)
+    }
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: spec)) ?? []
+    if names.contains(where: { $0.hasPrefix("train-images-idx3-ubyte") }) {
+        return try loadFashionMNIST(directory: spec)
+    }
+    let batches = names.filter { $0.hasPrefix("data_batch_") && $0.hasSuffix(".bin") }.sorted()
+    if !batches.isEmpty, names.contains("test_batch.bin") {
+        return (try loadCIFAR10(paths: batches.map { "\(spec)/\($0)" }), try loadCIFAR10(paths: ["\(spec)/test_batch.bin"]))
+    }
+    throw DataError("\(spec): no Fashion-MNIST IDX files or CIFAR-10 batches found")
+}

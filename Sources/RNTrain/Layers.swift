@@ -168,11 +168,14 @@ public final class BatchNorm: Layer {
 
     public var parameters: [Parameter] { [gamma, beta] }
 
-    /// Per-channel sums of f(row) over all rows, in parallel: returns (sum a, sum b).
+    /// Per-channel sums over all rows, in parallel: `body(row, a, b)` adds a row's terms into
+    /// the partial sums a and b; returns the totals.
     func channelSums(_ rows: Int, _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)
         -> ([Float], [Float]) {
+        // A fixed number of partial sums, whatever the thread count, so that results (and
+        // training runs) are the same on every machine for a given seed.
         let c = channels
-        let threads = max(1, min(TrainThreads.count, rows / 64))
+        let threads = max(1, min(8, rows / 64))
         var partA = [Float](repeating: 0, count: threads * c), partB = partA
         let step = (rows + threads - 1) / threads
         partA.withUnsafeMutableBufferPointer { pa in
@@ -265,12 +268,20 @@ public final class BatchNorm: Layer {
 
 public final class ReLU: Layer {
     var mask: Tensor?
+    /// Gradient checking: keep the last training forward's on/off pattern instead of
+    /// recomputing it, so finite differences see a smooth (linear) function at the kinks.
+    public var frozen = false
     public init() {}
     public var parameters: [Parameter] { [] }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let y = Tensor.like(x, zeroed: false)
         let src = x.pointer, dst = y.pointer
+        if frozen, let mask {
+            let on = mask.pointer
+            for i in 0..<x.count { dst[i] = on[i] > 0 ? src[i] : 0 }
+            return y
+        }
         parallelChunks(x.count, minimumChunk: 4096) { range in
             for i in range { dst[i] = max(0, src[i]) }
         }
@@ -308,6 +319,8 @@ public final class MaxPool: Layer {
     public let kernel: Int, stride: Int, padding: Int
     var argmax: [Int32] = []
     var inputShape: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    /// Gradient checking: reuse the last training forward's choices (see ReLU.frozen).
+    public var frozen = false
 
     public init(kernel: Int, stride: Int, padding: Int) {
         self.kernel = kernel; self.stride = stride; self.padding = padding
@@ -318,6 +331,10 @@ public final class MaxPool: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let oh = outputSize(x.h), ow = outputSize(x.w), c = x.c
         let y = Tensor(n: x.n, h: oh, w: ow, c: c)
+        if frozen && argmax.count == y.count {
+            for i in 0..<y.count { y.data[i] = x.data[Int(argmax[i])] }
+            return y
+        }
         var arg = [Int32](repeating: 0, count: y.count)
         arg.withUnsafeMutableBufferPointer { arg in
             let arg = arg.baseAddress!

@@ -52,6 +52,8 @@ public final class ConvBN {
     }
 
     var parameters: [Parameter] { conv.parameters + bn.parameters }
+
+    func setFrozen(_ frozen: Bool) { relu?.frozen = frozen }
 }
 
 /// The basic block: conv3x3(stride) - BN - ReLU - conv3x3 - BN, plus the shortcut (identity, or
@@ -86,6 +88,12 @@ public final class BasicBlock {
     }
 
     public var parameters: [Parameter] { first.parameters + second.parameters + (projection?.parameters ?? []) }
+
+    /// Freezes (or thaws) the ReLU patterns, for gradient checks.
+    public func setFrozen(_ frozen: Bool) {
+        first.setFrozen(frozen)
+        outputReLU.frozen = frozen
+    }
 }
 
 /// A ResNet (or plain net) for image classification, NHWC float.
@@ -144,6 +152,13 @@ public final class ResNet {
     /// Every batch norm, in the same order as `parameters` visits them.
     public var batchNorms: [BatchNorm] {
         [stem.bn] + blocks.flatMap { [$0.first.bn, $0.second.bn] + ($0.projection.map { [$0.bn] } ?? []) }
+    }
+
+    /// Freezes (or thaws) every ReLU pattern and max-pool choice, for gradient checks.
+    public func setFrozen(_ frozen: Bool) {
+        stem.setFrozen(frozen)
+        stemPool?.frozen = frozen
+        for block in blocks { block.setFrozen(frozen) }
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
