@@ -32,6 +32,8 @@ public enum TrainCommand {
             OptionSpec(["--log-json"], value: "file", help: "Write per-epoch train/test loss and error as JSON."),
             OptionSpec(["--curve"], value: "file.svg", help: "Draw train and test error per epoch as SVG."),
             OptionSpec(["--plot-log"], value: "log.json", help: "With --curve and no --data: plot these logs, one line each.", repeatable: true),
+            OptionSpec(["--evaluate"], value: "model.rnf", help: "Only evaluate a checkpoint on the --data test set (per-class accuracy)."),
+            OptionSpec(["--json"], help: "With --evaluate: print the result as JSON."),
         ])
 
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
@@ -54,6 +56,11 @@ public enum TrainCommand {
             } catch { fail("\(error)") }
         }
         guard let dataSpec = args.value("--data") else { usageError("missing --data", command: name) }
+        if let checkpoint = args.value("--evaluate") {
+            evaluateCheckpoint(checkpoint, data: dataSpec, limit: args.int("--test-limit", default: Int.max, in: 1...Int.max, command: name),
+                               json: args.flag("--json"))
+            return
+        }
         guard let output = args.value("--output") else { usageError("missing -o model.rnf", command: name) }
         let archName = args.value("--arch") ?? "resnet18"
         guard let kind = Architecture.Kind(rawValue: archName) else {
@@ -152,6 +159,53 @@ public enum TrainCommand {
             }
             if let last = info.history.last {
                 print(String(format: "final test accuracy %.2f%% (%d images); wrote %@", (1 - last.testError) * 100, test.count, output))
+            }
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// --evaluate: float accuracy of a checkpoint on a test set, overall and per class.
+    static func evaluateCheckpoint(_ path: String, data: String, limit: Int, json: Bool) {
+        do {
+            let (net, info) = try RNF.read(path)
+            let test = try loadTrainingData(data).test.prefix(limit)
+            let a = net.architecture
+            guard a.inputHeight == test.height, a.inputWidth == test.width, a.inputChannels == test.channels,
+                  a.classes == test.classNames.count else {
+                throw ToolError("\(path): model expects \(a.inputHeight)x\(a.inputWidth)x\(a.inputChannels) images and \(a.classes) classes, \(data) has \(test.height)x\(test.width)x\(test.channels) and \(test.classNames.count)")
+            }
+            let batcher = BatchMaker(mean: info.mean, std: info.std)
+            var correct = [Int](repeating: 0, count: a.classes), total = correct
+            var rng = SeededRandom(seed: 0)
+            var start = 0
+            while start < test.count {
+                let indices = Array(start..<min(test.count, start + 500))
+                let (x, labels) = batcher.batch(test, indices[...], rng: &rng, augment: false)
+                let logits = net.forward(x, training: false)
+                for (b, label) in labels.enumerated() {
+                    let row = Array(logits.data[(b * a.classes)..<((b + 1) * a.classes)])
+                    total[label] += 1
+                    if row.indices.max(by: { row[$0] < row[$1] }) == label { correct[label] += 1 }
+                }
+                start += 500
+            }
+            let accuracy = Double(correct.reduce(0, +)) / Double(max(1, test.count))
+            if json {
+                print(JSON.object([
+                    ("model", .string(path)), ("data", .string(test.source)), ("images", .int(test.count)),
+                    ("top1", .double(accuracy)),
+                    ("per_class", .array((0..<a.classes).map { c in
+                        .object([("class", .int(c)), ("label", .string(info.labels[c])), ("images", .int(total[c])),
+                                 ("top1", .double(total[c] > 0 ? Double(correct[c]) / Double(total[c]) : 0))])
+                    })),
+                ]).text())
+            } else {
+                print(String(format: "%@: float top-1 %.2f%% on %d images (%@)", path, accuracy * 100, test.count, test.source))
+                for c in 0..<a.classes where total[c] > 0 {
+                    let label = info.labels[c].padding(toLength: 12, withPad: " ", startingAt: 0)
+                    print("  \(label) " + String(format: "%6.2f%%  (%d images)", Double(correct[c]) / Double(total[c]) * 100, total[c]))
+                }
             }
         } catch {
             fail("\(error)")

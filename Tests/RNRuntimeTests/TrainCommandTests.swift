@@ -36,6 +36,13 @@ import Testing
         let plot = try runTool("rn-train", ["--curve", plotted, "--plot-log", log, "--plot-log", log])
         let plottedSVG = try String(contentsOfFile: plotted, encoding: .utf8)
         #expect(plot.0 == 0 && plottedSVG.components(separatedBy: "<polyline").count == 5)
+        let evaluated = try runTool("rn-train", ["--evaluate", model, "--data", sample, "--test-limit", "100", "--json"])
+        #expect(evaluated.0 == 0, "\(evaluated.2)")
+        let result = try JSONSerialization.jsonObject(with: Data(evaluated.1.utf8)) as? [String: Any]
+        #expect(result?["images"] as? Int == 100 && (result?["per_class"] as? [Any])?.count == 10)
+        let wrongData = try runTool("rn-train", ["--evaluate", model, "--data",
+                                                 Repo.root.deletingLastPathComponent().appendingPathComponent("shared/data/cifar10/test_batch_first20.bin").path])
+        #expect(wrongData.0 == 1 && wrongData.2.contains("model expects 28x28x1 images"))
         // A damaged checkpoint is refused by --resume with the file named.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: model))
         bytes[bytes.count - 3] ^= 0xFF
