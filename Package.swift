@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate", "RNFormat"], exclude: ["RNF.md"],
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
-        .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime"],
+        .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime", "RNTrain", "RNTrainKernels"],
                 linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
@@ -42,15 +42,17 @@ let package = Package(
         .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime"], path: "Tools/rn-golden"),
+        .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),
 
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
-        .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime"]),
+        .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime", "RNTrain"]),
         .testTarget(name: "RNTrainTests", dependencies: ["RNTrainKernels", "RNTrain"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNInflateTests", dependencies: ["RNInflate"], exclude: ["Fixtures"]),
-        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize"]),
+        .testTarget(name: "RNQuantizeTests", dependencies: ["RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNKernels"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
-                    dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC"]),
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC", "RNTrain"]),
     ]
 )

@@ -30,10 +30,13 @@ public struct ModelGraph {
         public var bias: [Int32]
         /// (C_out): input_scale * weight_scale[c] / output_scale, quantized.
         public var multipliers: [QuantizedMultiplier]
-        public init(values: [Int8], bias: [Int32], multipliers: [QuantizedMultiplier]) {
+        /// (C_out) weight scales, when known (host-side checks; not written to the file).
+        public var scales: [Double]
+        public init(values: [Int8], bias: [Int32], multipliers: [QuantizedMultiplier], scales: [Double] = []) {
             self.values = values
             self.bias = bias
             self.multipliers = multipliers
+            self.scales = scales
         }
     }
 

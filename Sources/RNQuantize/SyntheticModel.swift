@@ -1,31 +1,18 @@
 import RNFormat
 import RNKernels
-
-/// SplitMix64: a small, fast, seedable generator; the same seed gives the same model on every
-/// machine (Swift's SystemRandomNumberGenerator cannot be seeded).
-public struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import RNTrain
 
 /// Int8 graphs with seeded random weights and quantization, shaped like the real thing, for
 /// tests, goldens and firmware before a trained model exists. Multipliers are chosen so that
 /// activations spread over the int8 range instead of saturating.
 public struct SyntheticModelBuilder {
     public var graph: ModelGraph
-    var rng: SeededGenerator
+    var rng: SeededRandom
 
     /// Starts a graph with an [1, H, W, C] input (scale 1/127.5-ish, zero point 0) whose input
     /// table maps pixels with mean 0.5, std 0.5.
     public init(height: Int, width: Int, channels: Int, seed: UInt64) {
-        rng = SeededGenerator(seed: seed)
+        rng = SeededRandom(seed: seed)
         let scale = Float(2.0 / 255.0)
         let pre = Preprocessing(channels: channels, resizeHeight: height, resizeWidth: width,
                                 mean: [Float](repeating: 0.5, count: channels),

@@ -1,6 +1,7 @@
 import Testing
 @testable import RNKernels
 import RNQuantize
+import RNTrain
 
 /// The TFLite/gemmlowp formulas written the obvious way with Int64: the oracle for the 32-bit
 /// implementation in RNKernels.
@@ -83,7 +84,7 @@ func rdbpotOracle(_ x: Int32, _ e: Int32) -> Int32 {
     }
 
     @Test func thirtyTwoBitArithmeticMatchesInt64Oracle() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SeededRandom(seed: 7)
         let edges: [Int32] = [0, 1, -1, 2, -2, .max, .min, .max - 1, .min + 1, 1 << 30, -(1 << 30), 1 << 15, 3, -3]
         var cases = 0
         for _ in 0..<200_000 {

@@ -1,6 +1,7 @@
 import Testing
 import RNFormat
 import RNQuantize
+import RNTrain
 import RNRuntime
 
 // Bad model bytes must give a specific error, never a crash, a hang or an out-of-bounds read.
@@ -47,7 +48,7 @@ func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
     }
 
     @Test func singleByteFlipsAreRejected() {
-        var rng = SeededGenerator(seed: 2024)
+        var rng = SeededRandom(seed: 2024)
         var statuses = [RNStatus: Int]()
         for _ in 0..<500 {
             var bytes = Self.model
@@ -83,7 +84,7 @@ func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
     }
 
     @Test func randomGarbageIsRejected() {
-        var rng = SeededGenerator(seed: 9)
+        var rng = SeededRandom(seed: 9)
         for length in [0, 1, 15, 95, 96, 97, 200, 4096] {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             #expect(loadAndRun(bytes) != .ok)

@@ -3,6 +3,7 @@ import Testing
 import RNFormat
 import RNKernels
 import RNQuantize
+import RNTrain
 import RNRuntime
 import RNTestSupportC
 
@@ -35,7 +36,7 @@ import RNTestSupportC
         // Goldens only test arithmetic if values spread over the int8 range at every layer.
         let buffer = try ModelBuffer(try RNBWriter.write(SyntheticModelBuilder.tinyResNet(seed: 1)))
         let model = buffer.model
-        var rng = SeededGenerator(seed: 5)
+        var rng = SeededRandom(seed: 5)
         let input = (0..<model.input.byteCount).map { _ in Int8.random(in: -128...127, using: &rng) }
         let arena = Arena(model.arenaBytes)
         var output = [Int8](repeating: 0, count: model.output.byteCount)

@@ -9,6 +9,7 @@
 // usage: swift run rn-golden [OUTPUT_DIR]      (default Tests/Golden)
 import Foundation
 import RNQuantize
+import RNTrain
 import RNRuntime
 
 struct GoldenCase {
@@ -33,7 +34,7 @@ do {
         let bytes = try RNBWriter.write(c.graph)
         let buffer = try ModelBuffer(bytes)
         let model = buffer.model
-        var rng = SeededGenerator(seed: c.seed)
+        var rng = SeededRandom(seed: c.seed)
         var inputs = [Int8](), outputs = [Int8]()
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
         defer { arena.deallocate() }

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+import RNFormat
+import RNKernels
+@testable import RNQuantize
+import RNRuntime
+import RNTrain
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let sample = repository.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
+
+/// A small ResNet trained for one epoch on the bundled sample, so that batch-norm statistics,
+/// weights and activations are realistic. Built once per process.
+let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
+    let (train, test) = try! loadFashionMNIST(directory: sample)
+    let arch = Architecture(kind: .resnet18, width: 4, stem: .cifar, inputHeight: 28, inputWidth: 28, inputChannels: 1, classes: 10)
+    let net = ResNet(arch, seed: 11)
+    let (mean, std) = train.channelStatistics()
+    var trainer = Trainer(net: net, schedule: LearningRateSchedule(kind: .cosine, base: 0.1, warmupSteps: 0, totalSteps: 31),
+                          batchSize: 32, batcher: BatchMaker(mean: mean, std: std, cropPadding: 2, flip: true), seed: 11)
+    _ = trainer.runEpoch(0, epochs: 1, train: train, test: test.prefix(50)) { _ in }
+    return (net, CheckpointInfo(labels: train.classNames, mean: mean, std: std), train, test)
+}()
+
+/// Serialized: the tests share one trained network, and forward passes cache into its layers.
+@Suite(.serialized) struct ExportTests {
+    @Test func foldingPreservesTheFloatNetwork() throws {
+        let (net, info, _, test) = trained
+        let folded = try FoldedModel(net, info: info)
+        var rng = SeededRandom(seed: 0)
+        let (x, _) = BatchMaker(mean: info.mean, std: info.std).batch(test, Array(0..<20)[...], rng: &rng, augment: false)
+        let want = net.forward(x, training: false).array
+        let got = folded.run(x).last!.array
+        let worst = zip(want, got).map { abs($0 - $1) / max(1, abs($0)) }.max()!
+        #expect(worst < 1e-4, "folded vs unfolded logits differ by \(worst)")
+        #expect(folded.names.first == "stem" && folded.names.last == "fc")
+    }
+
+    @Test func weightQuantizationIsSymmetricPerChannel() throws {
+        let (values, scales) = try Quantizer.quantizeWeights([0.5, -1.0, 0.25, 0, 0, 0, 2, 2, -2], outputs: 3, name: "t")
+        #expect(scales == [1.0 / 127, 1, 2.0 / 127])
+        #expect(values == [64, -127, 32, 0, 0, 0, 127, 127, -127])     // 63.5 rounds away from zero
+        #expect(throws: ExportError.self) { try Quantizer.quantizeWeights([0, 0], outputs: 1, name: "t") }
+        #expect(affineQuantization(RealRange(0, 6)).zeroPoint == -128)
+        let symmetric = affineQuantization(RealRange(-1, 1))
+        #expect(symmetric.zeroPoint == -1 && abs(symmetric.scale - 2 / 255) < 1e-9)
+    }
+
+    /// Every op of the exported model, run by the runtime, against the float simulation of the
+    /// same quantised arithmetic fed the runtime's own int8 inputs: at most 1 LSB apart.
+    @Test(arguments: CalibrationMethod.allCases)
+    func runtimeMatchesFakeQuantizationWithinOneLSB(_ method: CalibrationMethod) throws {
+        let (net, info, train, test) = trained
+        let result = try Exporter.export(net, info: info, calibration: train,
+                                         options: ExportOptions(method: method, calibrationCount: 200, biasCorrection: method == .mse))
+        let buffer = try ModelBuffer(result.bytes)
+        let model = buffer.model
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
+        defer { arena.deallocate() }
+        var offByOne = 0, compared = 0, worst = 0
+        for image in 0..<6 {
+            let pixels = Array(test.pixels[(image * 784)..<((image + 1) * 784)])
+            var input = [Int8](repeating: 0, count: 784)
+            model.quantizeImage(pixels: pixels, into: &input)
+            var tensors = [[Int8]](repeating: [], count: model.opCount + 1)
+            tensors[0] = input
+            var output = [Int8](repeating: 0, count: 10)
+            try model.invoke(arena: arena, input: input, output: &output) { e in
+                if e.phase == .end { tensors[e.outputTensor] = Array(UnsafeBufferPointer(start: e.output, count: e.byteCount)) }
+            }
+            for i in 0..<model.opCount {
+                let simulated = FakeQuantization.run(result.graph, op: i, tensors: tensors)
+                for (a, b) in zip(simulated, tensors[i + 1]) {
+                    let d = abs(Int(a) - Int(b))
+                    worst = max(worst, d)
+                    offByOne += d == 1 ? 1 : 0
+                    compared += 1
+                }
+            }
+        }
+        print("\(method): \(compared) int8 outputs compared, \(offByOne) differ by 1 LSB, max \(worst)")
+        #expect(worst <= 1, "\(method): max difference \(worst) LSB")
+        #expect(offByOne < compared / 20)
+    }
+
+    @Test func calibrationMethodsChooseSensibleRanges() throws {
+        let (net, info, train, _) = trained
+        let folded = try FoldedModel(net, info: info)
+        let calibrator = Calibrator(model: folded)
+        let indices = Exporter.calibrationIndices(train, count: 100)
+        let minmax = try calibrator.ranges(train, indices: indices, method: .minmax)
+        let percentile = try calibrator.ranges(train, indices: indices, method: .percentile)
+        let mse = try calibrator.ranges(train, indices: indices, method: .mse)
+        #expect(minmax[0] == calibrator.inputRange())
+        for t in calibrator.calibratedTensors() {
+            #expect(minmax[t].low <= 0 && minmax[t].high >= 0)
+            #expect(percentile[t].high <= minmax[t].high * 1.0001 && mse[t].high <= minmax[t].high * 1.0001)
+        }
+        // Pools share their input's range exactly.
+        for (i, op) in folded.ops.enumerated() {
+            if case .globalAveragePool(let input) = op { #expect(mse[i + 1] == mse[input]) }
+        }
+        #expect(throws: ExportError.self) { try calibrator.ranges(train, indices: [], method: .minmax) }
+    }
+
+    @Test func badExportInputs() throws {
+        let (net, info, train, _) = trained
+        let cifar = try loadCIFAR10(paths: [repository.deletingLastPathComponent().appendingPathComponent("shared/data/cifar10/test_batch_first20.bin").path])
+        #expect(throws: ExportError.self) { try Exporter.export(net, info: info, calibration: cifar, options: ExportOptions()) }
+        let (broken, _) = try RNF.decode(try RNF.encode(net, info: info), path: "copy")
+        broken.blocks[1].first.conv.weight.value[3] = .nan
+        do {
+            _ = try Exporter.export(broken, info: info, calibration: train, options: ExportOptions(calibrationCount: 10))
+            Issue.record("NaN weights were exported")
+        } catch {
+            #expect("\(error)".hasPrefix("block1.conv1: weights or batch-norm statistics are not finite"))
+        }
+    }
+}
