@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RNRuntimeC", targets: ["RNRuntimeC"]),
         .executable(name: "rn-inspect", targets: ["rn-inspect"]),
         .executable(name: "rn-train", targets: ["rn-train"]),
+        .executable(name: "rn-export", targets: ["rn-export"]),
     ],
     targets: [
         // MARK: device
@@ -35,11 +36,12 @@ let package = Package(
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime", "RNTrain", "RNTrainKernels"],
-                linkerSettings: [.linkedLibrary("m")]),
+                swiftSettings: [.swiftLanguageMode(.v5)], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
         .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "rn-export", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),

@@ -87,7 +87,10 @@ public struct ModelSummary {
     }
 
     /// The human-readable table.
-    public var text: String {
+    public var text: String { text(ranges: nil) }
+
+    /// The table, with a column of activation ranges per tensor (index 0 the input) when given.
+    public func text(ranges: [String]?) -> String {
         func group(_ n: Int) -> String {
             let digits = Array(String(n))
             return String(digits.enumerated().flatMap { i, d in (i > 0 && (digits.count - i) % 3 == 0) ? [",", d] : [d] })
@@ -99,14 +102,15 @@ public struct ModelSummary {
             return "\(w.kernelH)x\(w.kernelW)/\(w.strideH) p\(padText)"
         }
         func quant(_ t: RNTensor) -> String { "scale \(t.scale), zero point \(t.zeroPoint)" }
-        var rows = [["#", "layer", "in", "output shape", "window", "MACs", "weights", "arena", "bytes", "live"],
+        var rows = [["#", "layer", "in", "output shape", "window", "MACs", "weights", "arena", "bytes", "live", "range"],
                     ["-", "input", "", "[" + shape(input).map(String.init).joined(separator: ", ") + "]", "", "", "",
-                     String(input.arenaOffset), group(input.byteCount), inputLiveUntil >= layers.count ? "end" : "op \(inputLiveUntil)"]]
+                     String(input.arenaOffset), group(input.byteCount), inputLiveUntil >= layers.count ? "end" : "op \(inputLiveUntil)",
+                     ranges?[0] ?? ""]]
         for l in layers {
             rows.append([String(l.index), l.name, l.inputs.map { "t\($0)" }.joined(separator: ","),
                          "[" + l.shape.map(String.init).joined(separator: ", ") + "]", describe(l.window, l.kind),
                          group(l.macs), group(l.weightBytes), String(l.arenaOffset), group(l.bytes),
-                         l.liveUntil >= layers.count ? "end" : "op \(l.liveUntil)"])
+                         l.liveUntil >= layers.count ? "end" : "op \(l.liveUntil)", ranges?[l.output] ?? ""])
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         let numeric: Set<Int> = [0, 5, 6, 7, 8]

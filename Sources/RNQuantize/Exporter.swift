@@ -102,3 +102,27 @@ public enum Exporter {
         }
     }
 }
+
+extension Exporter {
+    /// A random-weight network for benchmarks and tests: He-initialised, batch-norm statistics
+    /// taken from one training-mode pass over synthetic image-like inputs (so folding and
+    /// calibration see realistic activations), plus those images for calibration.
+    public static func randomNetwork(_ arch: Architecture, seed: UInt64, calibrationImages: Int = 64)
+        -> (ResNet, CheckpointInfo, ImageDataset) {
+        let net = ResNet(arch, seed: seed)
+        let pixels = syntheticImages(count: calibrationImages, height: arch.inputHeight, width: arch.inputWidth,
+                                     channels: arch.inputChannels, seed: seed &+ 1)
+        let labels = (0..<arch.classes).map { "class \($0)" }
+        let data = ImageDataset(pixels: pixels, labels: (0..<calibrationImages).map { $0 % arch.classes },
+                                height: arch.inputHeight, width: arch.inputWidth, channels: arch.inputChannels,
+                                classNames: labels, source: "synthetic images (seed \(seed &+ 1))")
+        let (mean, std) = data.channelStatistics()
+        let batcher = BatchMaker(mean: mean, std: std)
+        var rng = SeededRandom(seed: seed)
+        for bn in net.batchNorms { bn.momentum = 1 }
+        let (x, _) = batcher.batch(data, Array(0..<min(16, calibrationImages))[...], rng: &rng, augment: false)
+        _ = net.forward(x, training: true)
+        for bn in net.batchNorms { bn.momentum = 0.1 }
+        return (net, CheckpointInfo(labels: labels, mean: mean, std: std, provenance: ["generator": "rn-export --random"]), data)
+    }
+}

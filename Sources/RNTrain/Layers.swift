@@ -154,7 +154,7 @@ public final class BatchNorm: Layer {
     public let gamma: Parameter, beta: Parameter
     public var runningMean: [Float], runningVar: [Float]
     public let epsilon: Float = 1e-5
-    public let momentum: Float = 0.1
+    public var momentum: Float = 0.1
     var xhat: Tensor?
     var inverseStd: [Float] = []
 

@@ -1,0 +1,122 @@
+import Foundation
+import RNFormat
+import RNQuantize
+import RNRuntime
+import RNTrain
+
+/// rn-export: float checkpoint (or random weights) to an int8 .rnb.
+public enum ExportCommand {
+    public static let spec = CommandSpec(
+        name: "rn-export",
+        overview: "Quantize a float .rnf model to an int8 .rnb (batch norm folded, calibrated, arena planned).",
+        arguments: [("model.rnf", "The trained float model (omit with --random).")],
+        minimumPositionals: 0, maximumPositionals: 1,
+        options: [
+            OptionSpec(["--calib"], value: "path|fashion-mnist", help: "Calibration images: training split of this data set."),
+            OptionSpec(["--calib-count"], value: "n", help: "Calibration images, evenly spaced (default 500)."),
+            OptionSpec(["--calibration"], value: "minmax|percentile|mse", help: "How activation ranges are chosen (default mse)."),
+            OptionSpec(["--bias-correction"], help: "Shift biases by the mean error weight quantization causes."),
+            OptionSpec(["-o", "--output"], value: "model.rnb", help: "The int8 model to write."),
+            OptionSpec(["--c-header"], value: "model.h", help: "Also write the bytes as a C array with arena and shape #defines."),
+            OptionSpec(["--evaluate"], value: "path|fashion-mnist", help: "Then compare float and int8 top-1 on this data's test split."),
+            OptionSpec(["--evaluate-count"], value: "n", help: "Test images for --evaluate (default all)."),
+            OptionSpec(["--json"], help: "Print the summary as JSON."),
+            OptionSpec(["--random"], help: "Random weights instead of a model (needs --arch, --input, --classes)."),
+            OptionSpec(["--arch"], value: "name", help: "With --random: resnet18, resnet34, plain18, plain34."),
+            OptionSpec(["--width"], value: "n", help: "With --random: first-stage channels (default 64)."),
+            OptionSpec(["--stem"], value: "cifar|imagenet", help: "With --random: default cifar up to 64x64 input, else imagenet."),
+            OptionSpec(["--input"], value: "HxWxC", help: "With --random: input shape, e.g. 32x32x3."),
+            OptionSpec(["--classes"], value: "k", help: "With --random: number of classes."),
+            OptionSpec(["--seed"], value: "s", help: "With --random: weight seed (default 1)."),
+        ])
+
+    public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+        let args = spec.parse(arguments)
+        let name = spec.name
+        guard let output = args.value("--output") else { usageError("missing -o model.rnb", command: name) }
+        let methodName = args.value("--calibration") ?? "mse"
+        guard let method = CalibrationMethod(rawValue: methodName) else {
+            usageError("unknown --calibration '\(methodName)' (minmax, percentile, mse)", command: name)
+        }
+        let count = args.int("--calib-count", default: 500, in: 1...100_000, command: name)
+        let options = ExportOptions(method: method, calibrationCount: count, biasCorrection: args.flag("--bias-correction"))
+        do {
+            let start = Date()
+            var net: ResNet, info: CheckpointInfo, calibration: ImageDataset, source: String
+            if args.flag("--random") {
+                guard args.positionals.isEmpty else { usageError("--random takes no model file", command: name) }
+                guard let archName = args.value("--arch"), let kind = Architecture.Kind(rawValue: archName) else {
+                    usageError("--random needs --arch resnet18|resnet34|plain18|plain34", command: name)
+                }
+                guard let shape = args.value("--input"), let dims = parseShape(shape) else {
+                    usageError("--random needs --input HxWxC (e.g. 32x32x3)", command: name)
+                }
+                guard args.value("--classes") != nil else { usageError("--random needs --classes", command: name) }
+                let classes = args.int("--classes", default: 10, in: 2...100_000, command: name)
+                let width = args.int("--width", default: 64, in: 1...1024, command: name)
+                let stemName = args.value("--stem") ?? (max(dims.0, dims.1) <= 64 ? "cifar" : "imagenet")
+                guard let stem = Architecture.Stem(rawValue: stemName) else {
+                    usageError("unknown --stem '\(stemName)' (cifar, imagenet)", command: name)
+                }
+                let seed = UInt64(args.int("--seed", default: 1, in: 0...Int(Int32.max), command: name))
+                let arch = Architecture(kind: kind, width: width, stem: stem, inputHeight: dims.0, inputWidth: dims.1,
+                                        inputChannels: dims.2, classes: classes)
+                (net, info, calibration) = Exporter.randomNetwork(arch, seed: seed)
+                source = "random \(kind.rawValue) width \(width) \(stem.rawValue) stem \(shape), seed \(seed)"
+            } else {
+                guard let path = args.positionals.first else { usageError("missing <model.rnf> (or --random)", command: name) }
+                guard let calib = args.value("--calib") else { usageError("missing --calib path|fashion-mnist", command: name) }
+                (net, info) = try RNF.read(path)
+                calibration = try loadTrainingData(calib).train
+                source = path
+            }
+            let result = try Exporter.export(net, info: info, calibration: calibration, options: options,
+                                             provenance: [("generator", "rn-export"), ("source", source)])
+            try Data(result.bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
+            let buffer = try ModelBuffer(result.bytes)
+            if let header = args.value("--c-header") {
+                try cHeader(for: result.bytes, model: buffer.model, source: source).write(toFile: header, atomically: true, encoding: .utf8)
+            }
+            let seconds = Date().timeIntervalSince(start)
+            let summary = ModelSummary(buffer.model)
+            let ranges = result.ranges
+            var comparison: AccuracyComparison?
+            if let evaluate = args.value("--evaluate") {
+                let limit = args.int("--evaluate-count", default: Int.max, in: 1...Int.max, command: name)
+                comparison = try compareAccuracy(net: net, info: info, model: buffer.model,
+                                                 data: try loadTrainingData(evaluate).test.prefix(limit))
+            }
+            if args.flag("--json") {
+                guard case .object(var members) = summary.json else { return }
+                members.insert(("calibration", .string(method.rawValue)), at: 0)
+                members.insert(("export_seconds", .double(seconds)), at: 1)
+                members.append(("activation_ranges", .array(ranges.enumerated().map { t, r in
+                    .object([("tensor", .int(t)), ("name", .string(t == 0 ? "input" : result.folded.names[t - 1])),
+                             ("low", .double(Double(r.low))), ("high", .double(Double(r.high)))])
+                })))
+                if let c = comparison {
+                    members.append(("evaluation", .object([("images", .int(c.images)), ("float_top1", .double(c.floatTop1)),
+                                                           ("int8_top1", .double(c.int8Top1)), ("agreement", .double(c.agreement)),
+                                                           ("top1_drop", .double(c.top1Drop))])))
+                }
+                print(JSON.object(members).text())
+            } else {
+                print("\(source) -> \(output) (\(result.bytes.count) bytes, \(method.rawValue) calibration on \(min(count, calibration.count)) images\(options.biasCorrection ? ", bias correction" : ""), \(String(format: "%.1f", seconds)) s)")
+                print(summary.text(ranges: ranges.map { String(describing: $0) }), terminator: "")
+                if let c = comparison {
+                    print(String(format: "evaluation on %d test images: float top-1 %.2f%%, int8 top-1 %.2f%% (drop %.2f points), agreement %.2f%%",
+                                 c.images, c.floatTop1 * 100, c.int8Top1 * 100, c.top1Drop, c.agreement * 100))
+                }
+            }
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    /// "32x32x3" -> (32, 32, 3).
+    static func parseShape(_ text: String) -> (Int, Int, Int)? {
+        let parts = text.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ $0 >= 1 && $0 <= 4096 }), parts[2] <= 4 else { return nil }
+        return (parts[0], parts[1], parts[2])
+    }
+}
