@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import RNQuantize
+
+@Suite struct ExportCommandTests {
+    let sample = Repo.root.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
+
+    func temporary(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rn-export-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent(name).path
+    }
+
+    /// Train a tiny model, export it with each calibration method, check the summary, JSON,
+    /// C header, and that rn-inspect accepts the result.
+    @Test func trainThenExportEndToEnd() throws {
+        let rnf = temporary("tiny.rnf")
+        let trained = try runTool("rn-train", ["--data", sample, "--limit", "256", "--test-limit", "64", "--width", "4",
+                                               "--batch", "64", "--epochs", "1", "-o", rnf])
+        #expect(trained.0 == 0, "\(trained.2)")
+        let rnb = temporary("tiny.rnb"), header = temporary("tiny.h")
+        let exported = try runTool("rn-export", [rnf, "--calib", sample, "--calib-count", "64", "-o", rnb, "--c-header", header,
+                                                 "--evaluate", sample, "--evaluate-count", "100"])
+        #expect(exported.0 == 0, "\(exported.2)")
+        #expect(exported.1.contains("mse calibration on 64 images") && exported.1.contains("evaluation on 100 test images"))
+        #expect(exported.1.contains("fully_connected_") && exported.1.contains("lower bound"))
+        let inspect = try runTool("rn-inspect", [rnb, "--json"])
+        #expect(inspect.0 == 0)
+        // The header's array holds exactly the .rnb bytes, and compiles as C.
+        let text = try String(contentsOfFile: header, encoding: .utf8)
+        let hex = text.components(separatedBy: "= {")[1].components(separatedBy: "};")[0]
+        let bytes = hex.split(whereSeparator: { ", \n".contains($0) }).compactMap { UInt8($0.dropFirst(2), radix: 16) }
+        #expect(bytes == (try Repo.bytes(URL(fileURLWithPath: rnb))))
+        #expect(text.contains("#define RN_MODEL_ARENA_BYTES") && text.contains("#define RN_MODEL_INPUT_HEIGHT 28"))
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-fsyntax-only", "-x", "c", header]
+        try cc.run()
+        cc.waitUntilExit()
+        #expect(cc.terminationStatus == 0)
+
+        for method in ["minmax", "percentile"] {
+            let json = try runTool("rn-export", [rnf, "--calib", sample, "--calib-count", "32", "--calibration", method,
+                                                 "--bias-correction", "-o", temporary("\(method).rnb"), "--json"])
+            #expect(json.0 == 0, "\(json.2)")
+            let object = try JSONSerialization.jsonObject(with: Data(json.1.utf8)) as? [String: Any]
+            #expect(object?["calibration"] as? String == method)
+            #expect((object?["activation_ranges"] as? [Any])?.count == (object?["layers"] as? [Any]).map { $0.count + 1 })
+        }
+    }
+
+    @Test func randomModelsAndBadInput() throws {
+        let rnb = temporary("random.rnb")
+        let random = try runTool("rn-export", ["--random", "--arch", "plain18", "--width", "4", "--input", "20x16x3",
+                                               "--classes", "5", "-o", rnb, "--json"])
+        #expect(random.0 == 0, "\(random.2)")
+        let object = try JSONSerialization.jsonObject(with: Data(random.1.utf8)) as? [String: Any]
+        #expect((object?["input"] as? [String: Any])?["shape"] as? [Int] == [1, 20, 16, 3])
+        #expect((object?["output"] as? [String: Any])?["shape"] as? [Int] == [1, 5])
+
+        #expect(try runTool("rn-export", ["--random", "--arch", "resnet18", "--input", "32x32", "--classes", "10", "-o", rnb]).0 == 64)
+        #expect(try runTool("rn-export", ["--random", "--arch", "resnet99", "--input", "32x32x3", "--classes", "10", "-o", rnb]).0 == 64)
+        #expect(try runTool("rn-export", ["x.rnf", "--calib", sample, "--calibration", "best", "-o", rnb]).0 == 64)
+        let missing = try runTool("rn-export", ["/no/model.rnf", "--calib", sample, "-o", rnb])
+        #expect(missing.0 == 1 && missing.2 == "error: /no/model.rnf: no such file\n")
+        let notModel = try runTool("rn-export", [Repo.root.appendingPathComponent("Package.swift").path, "--calib", sample, "-o", rnb])
+        #expect(notModel.0 == 1 && notModel.2.contains("not an .rnf checkpoint"))
+    }
+}
