@@ -79,7 +79,7 @@ public enum ExportCommand {
             }
             let seconds = Date().timeIntervalSince(start)
             let summary = ModelSummary(buffer.model)
-            let ranges = result.ranges
+            let ranges = result.graph.ranges
             var comparison: AccuracyComparison?
             if let evaluate = args.value("--evaluate") {
                 let limit = args.int("--evaluate-count", default: Int.max, in: 1...Int.max, command: name)
@@ -91,7 +91,7 @@ public enum ExportCommand {
                 members.insert(("calibration", .string(method.rawValue)), at: 0)
                 members.insert(("export_seconds", .double(seconds)), at: 1)
                 members.append(("activation_ranges", .array(ranges.enumerated().map { t, r in
-                    .object([("tensor", .int(t)), ("name", .string(t == 0 ? "input" : result.folded.names[t - 1])),
+                    .object([("tensor", .int(t)), ("name", .string(t == 0 ? "input" : result.graph.names[t - 1])),
                              ("low", .double(Double(r.low))), ("high", .double(Double(r.high)))])
                 })))
                 if let c = comparison {

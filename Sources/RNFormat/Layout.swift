@@ -82,6 +82,16 @@ public enum RNOpKind: UInt8, Sendable {
     case maxPool = 4
     /// [1,H,W,C] -> [1,1,1,C]; window bytes and params zero.
     case globalAveragePool = 5
+    /// A convolution whose int8 result (zero point in slot 5, clamp [-128, 127]) is added to a
+    /// residual tensor (input1) with TFLite add arithmetic, as conv2d followed by add would,
+    /// without the convolution's output ever being stored: the output may overwrite the residual.
+    /// params: conv slots 0...4, then conv_zero_point, left_shift, conv multiplier, residual
+    /// multiplier, output multiplier, and the three add shifts packed as i8 bytes (conv,
+    /// residual, output; top byte 0).
+    case conv2DAdd = 6
+
+    /// Whether the op carries weights, bias and per-channel requantization (slots 0...4).
+    @inlinable public var hasWeights: Bool { self == .conv2D || self == .fullyConnected || self == .conv2DAdd }
 
     public var name: StaticString {
         switch self {
@@ -90,6 +100,7 @@ public enum RNOpKind: UInt8, Sendable {
         case .add: return "add"
         case .maxPool: return "max_pool"
         case .globalAveragePool: return "global_average_pool"
+        case .conv2DAdd: return "conv2d_add"
         }
     }
 }

@@ -104,6 +104,15 @@ public enum RNConvParam {
     public static let used = 5
 }
 
+/// Fused conv + add parameter slots (after the conv slots 0...4).
+public enum RNConvAddParam {
+    public static let convZeroPoint = 5, leftShift = 6
+    public static let convMultiplier = 7, residualMultiplier = 8, outputMultiplier = 9
+    /// i8 shifts in bytes 0 (conv), 1 (residual), 2 (output); byte 3 zero.
+    public static let packedShifts = 10
+    public static let used = 11
+}
+
 /// Add parameter slots.
 public enum RNAddParam {
     public static let leftShift = 0
@@ -314,8 +323,8 @@ public struct RNBFile: @unchecked Sendable {
         guard op.input0 < tensorCount, op.output < tensorCount else {
             throw RNError(.badOperand, index: i, found: max(op.input0, op.output), limit: tensorCount)
         }
-        let hasWeights = kind == .conv2D || kind == .fullyConnected
-        if kind == .add {
+        let hasWeights = kind.hasWeights
+        if kind == .add || kind == .conv2DAdd {
             guard op.input1 >= 0, op.input1 < tensorCount else {
                 throw RNError(.badOperand, index: i, found: op.input1, limit: tensorCount)
             }
@@ -332,9 +341,10 @@ public struct RNBFile: @unchecked Sendable {
         } else {
             guard op.weightLayoutRaw == 0 else { throw RNError(.opFieldNotZero, index: i) }
         }
-        let windowUsed = kind == .conv2D || kind == .maxPool
+        let windowUsed = kind == .conv2D || kind == .maxPool || kind == .conv2DAdd
         guard windowUsed || op.window.isZero else { throw RNError(.opFieldNotZero, index: i) }
-        let used = hasWeights ? RNConvParam.used : (kind == .add ? RNAddParam.used : 0)
+        let used = kind == .conv2DAdd ? RNConvAddParam.used
+            : hasWeights ? RNConvParam.used : (kind == .add ? RNAddParam.used : 0)
         for p in used..<RNBOpRecord.paramCount where op.param(p) != 0 {
             throw RNError(.opFieldNotZero, index: i, found: p)
         }

@@ -3,8 +3,8 @@
 /// Lifetimes follow the runtime's rule (RNRuntime/Validation.swift): tensor t lives from step
 /// t - 1 (its producer; the input from step -1) to its last reader (the output until the end).
 /// Placement is greedy by size, largest first, each tensor at the lowest 16-byte aligned offset
-/// free of every placed tensor whose lifetime meets its own; an add's output goes exactly over
-/// an input that dies at that add when that place is free. The runtime re-checks the result.
+/// free of every placed tensor whose lifetime meets its own; an add's (or conv2d_add's) output
+/// goes exactly over an input that dies there when that place is free. The runtime re-checks.
 public enum ArenaPlanner {
     public struct Plan: Equatable {
         /// Arena offset of each tensor, 16-byte aligned.
@@ -21,10 +21,15 @@ public enum ArenaPlanner {
         let sizes = graph.tensors.map { ($0.byteCount + 15) & ~15 }
         func meets(_ a: Int, _ b: Int) -> Bool { a - 1 <= last[b] && b - 1 <= last[a] }
 
-        /// The input of `t`'s producing add that `t` may overwrite, if any.
+        /// The input that `t`'s producer may overwrite (an add's input, a conv2d_add's residual)
+        /// because it dies there, if any.
         func inPlacePartner(_ t: Int) -> Int? {
-            guard t >= 1, case .add(let a, let b, _, _, _) = graph.ops[t - 1] else { return nil }
-            return [a, b].first { last[$0] == t - 1 }
+            guard t >= 1 else { return nil }
+            switch graph.ops[t - 1] {
+            case .add(let a, let b, _, _, _): return [a, b].first { last[$0] == t - 1 }
+            case .conv2DAdd(_, let residual, _, _, _, _, _, _, _): return last[residual] == t - 1 ? residual : nil
+            default: return nil
+            }
         }
 
         var offsets = [Int](repeating: -1, count: count)

@@ -8,10 +8,14 @@ public struct ExportOptions {
     public var method: CalibrationMethod = .mse
     public var calibrationCount = 500
     public var biasCorrection = false
-    public init(method: CalibrationMethod = .mse, calibrationCount: Int = 500, biasCorrection: Bool = false) {
+    /// Fuse residual blocks' second conv with their add (see `Quantizer.fuseResidualAdds`).
+    public var fuseResidualAdds = true
+    public init(method: CalibrationMethod = .mse, calibrationCount: Int = 500, biasCorrection: Bool = false,
+                fuseResidualAdds: Bool = true) {
         self.method = method
         self.calibrationCount = calibrationCount
         self.biasCorrection = biasCorrection
+        self.fuseResidualAdds = fuseResidualAdds
     }
 }
 
@@ -19,7 +23,8 @@ public struct ExportResult {
     public var bytes: [UInt8]
     public var graph: ModelGraph
     public var folded: FoldedModel
-    /// Chosen real range of every tensor (index 0 the input).
+    /// Chosen real range of every tensor of `folded` (index 0 the input); `graph.ranges` has
+    /// them per graph tensor.
     public var ranges: [RealRange]
 }
 
@@ -42,6 +47,7 @@ public enum Exporter {
         let indices = calibrationIndices(data, count: options.calibrationCount)
         let ranges = try calibrator.ranges(data, indices: indices, method: options.method)
         var quantizer = Quantizer(model: folded, ranges: ranges)
+        quantizer.fuseResidualAdds = options.fuseResidualAdds
         if options.biasCorrection {
             quantizer.meanPatches = meanPatches(folded, calibrator: calibrator, data: data, indices: indices)
         }

@@ -19,6 +19,17 @@ public enum FakeQuantization {
             Double(Int32(tensors[t][k]) - graph.tensors[t].zeroPoint) * Double(graph.tensors[t].scale)
         }
         switch graph.ops[i] {
+        case let .conv2DAdd(input, residual, w, weights, convScale, convZeroPoint, _, _, act):
+            // The convolution quantised to its own (unstored) scale and zero point, then the add.
+            // A 1-LSB difference in that intermediate is scaled by conv_scale / output_scale, so
+            // fused ops can differ by more than 1 LSB; compare unfused models per layer.
+            var conv = graph
+            conv.tensors[i + 1] = .init(shape: out.shape, scale: convScale, zeroPoint: convZeroPoint)
+            conv.ops[i] = .conv2D(input: input, window: w, weights: weights, activation: .none)
+            let t = run(conv, op: i, tensors: tensors)
+            return (0..<out.byteCount).map { k in
+                quantize(Double(Int32(t[k]) - convZeroPoint) * Double(convScale) + real(residual, k), act)
+            }
         case let .conv2D(input, w, weights, act):
             let x = graph.tensors[input]
             let cin = x.channels, cout = out.channels, kh = w.kernelH, kw = w.kernelW

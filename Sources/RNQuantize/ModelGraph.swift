@@ -46,6 +46,12 @@ public struct ModelGraph {
         /// TFLite int8 add; multipliers for input0, input1 and output.
         case add(input0: Int, input1: Int, leftShift: Int32, multipliers: (QuantizedMultiplier, QuantizedMultiplier,
                  QuantizedMultiplier), activation: ActivationRange)
+        /// A conv whose int8 result (scale `convScale`, zero point `convZeroPoint`, not stored) is
+        /// added to `residual` with TFLite add arithmetic; multipliers for the conv result, the
+        /// residual and the output.
+        case conv2DAdd(input: Int, residual: Int, window: RNWindow, weights: Weights, convScale: Float, convZeroPoint: Int32,
+                       leftShift: Int32, multipliers: (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier),
+                       activation: ActivationRange)
         case maxPool(input: Int, window: RNWindow, activation: ActivationRange)
         case globalAveragePool(input: Int, activation: ActivationRange)
 
@@ -54,7 +60,7 @@ public struct ModelGraph {
             case .conv2D(let input, _, _, _), .fullyConnected(let input, _, _),
                  .maxPool(let input, _, _), .globalAveragePool(let input, _):
                 return [input]
-            case .add(let a, let b, _, _, _):
+            case .add(let a, let b, _, _, _), .conv2DAdd(let a, let b, _, _, _, _, _, _, _):
                 return [a, b]
             }
         }
@@ -69,6 +75,10 @@ public struct ModelGraph {
     public var preprocessing: Preprocessing?
     /// `key=value` lines recorded in the file: what made it.
     public var provenance: [(String, String)]
+    /// Host-side report data, not written to the file: a name per op ("block3.conv2+add") and
+    /// the calibrated real range of each tensor, when the graph came from the exporter.
+    public var names: [String] = []
+    public var ranges: [RealRange] = []
 
     public init(input: Tensor, inputTable: [Int8]) {
         tensors = [input]

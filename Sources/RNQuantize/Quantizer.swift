@@ -22,6 +22,9 @@ public struct Quantizer {
     public let ranges: [RealRange]
     /// Per conv/fc op: the mean of its input patches (im2col rows), for bias correction.
     public var meanPatches: [Int: [Double]] = [:]
+    /// Fuse each residual block's second convolution with its add (conv2d_add), so that the
+    /// convolution's output is never stored and the sum overwrites the shortcut in place.
+    public var fuseResidualAdds = true
 
     public init(model: FoldedModel, ranges: [RealRange]) {
         self.model = model
@@ -56,9 +59,25 @@ public struct Quantizer {
                                inputTable: pre.inputTable(scale: inputQuant.scale, zeroPoint: inputQuant.zeroPoint))
         graph.preprocessing = pre
         graph.labels = model.info.labels
+        graph.ranges = [ranges[0]]
         graph.provenance = provenance
-        for (i, op) in model.ops.enumerated() {
+        // Folded tensor index -> graph tensor index (fusion removes the fused convs' outputs).
+        var map = [0]
+        var i = 0
+        while i < model.ops.count {
             let name = model.names[i], t = i + 1
+            if fuseResidualAdds, let (fused, out) = try fusedConvAdd(at: i, graph: graph, map: map) {
+                graph.append(fused, output: out)
+                graph.names.append(model.names[i] + "+add")
+                graph.ranges.append(ranges[i + 2])
+                map += [-1, graph.tensors.count - 1]
+                i += 2
+                continue
+            }
+            let op = model.ops[i].remapped(map)
+            graph.names.append(name)
+            graph.ranges.append(ranges[t])
+            defer { map.append(graph.tensors.count - 1); i += 1 }
             switch op {
             case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu):
                 let x = graph.tensors[input]
@@ -70,12 +89,8 @@ public struct Quantizer {
                 graph.append(.conv2D(input: input, window: window, weights: w, activation: activation), output: out)
             case let .add(x0, x1, relu):
                 let (out, activation) = outputTensor(graph.tensors[x0].shape, t, relu: relu)
-                let s0 = Double(graph.tensors[x0].scale), s1 = Double(graph.tensors[x1].scale)
-                let twiceMax = 2 * max(s0, s1)
-                let leftShift: Int32 = 20
-                let m = (QuantizedMultiplier(real: s0 / twiceMax), QuantizedMultiplier(real: s1 / twiceMax),
-                         QuantizedMultiplier(real: twiceMax / (Double(1 << leftShift) * Double(out.scale))))
-                graph.append(.add(input0: x0, input1: x1, leftShift: leftShift, multipliers: m, activation: activation), output: out)
+                let m = addMultipliers(graph.tensors[x0].scale, graph.tensors[x1].scale, out.scale)
+                graph.append(.add(input0: x0, input1: x1, leftShift: 20, multipliers: m, activation: activation), output: out)
             case let .maxPool(input, kernel, stride, padding):
                 let x = graph.tensors[input]
                 let oh = (x.height + 2 * padding - kernel) / stride + 1, ow = (x.width + 2 * padding - kernel) / stride + 1
@@ -95,6 +110,33 @@ public struct Quantizer {
             }
         }
         return graph
+    }
+
+    /// conv (no ReLU) at folded op `i` followed by an add that alone reads it: the fused op, or nil.
+    func fusedConvAdd(at i: Int, graph: ModelGraph, map: [Int]) throws -> (ModelGraph.Op, ModelGraph.Tensor)? {
+        guard i + 1 < model.ops.count,
+              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, false) = model.ops[i],
+              case let .add(a, b, relu) = model.ops[i + 1], a == i + 1 || b == i + 1,
+              model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
+        let residual = map[a == i + 1 ? b : a]
+        let x = graph.tensors[map[input]]
+        let oh = (x.height + 2 * padding - kernel) / stride + 1, ow = (x.width + 2 * padding - kernel) / stride + 1
+        let (conv, _) = outputTensor([1, oh, ow, outChannels], i + 1, relu: false)
+        let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 2, relu: relu)
+        let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: conv, op: i, name: model.names[i])
+        let window = RNWindow(kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride,
+                              padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
+        let (m0, m1, mOut) = addMultipliers(conv.scale, graph.tensors[residual].scale, out.scale)
+        return (.conv2DAdd(input: map[input], residual: residual, window: window, weights: w, convScale: conv.scale,
+                           convZeroPoint: conv.zeroPoint, leftShift: 20, multipliers: (m0, m1, mOut), activation: activation), out)
+    }
+
+    /// TFLite int8 add: inputs rescaled to twice the larger input scale with 20 bits of
+    /// headroom, m_i = s_i / (2 max(s0, s1)), m_out = 2 max(s0, s1) / (2^20 s_out).
+    func addMultipliers(_ s0: Float, _ s1: Float, _ out: Float) -> (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier) {
+        let twiceMax = 2 * max(Double(s0), Double(s1))
+        return (QuantizedMultiplier(real: Double(s0) / twiceMax), QuantizedMultiplier(real: Double(s1) / twiceMax),
+                QuantizedMultiplier(real: twiceMax / (Double(1 << 20) * Double(out))))
     }
 
     func outputTensor(_ shape: [Int], _ t: Int, relu: Bool) -> (ModelGraph.Tensor, RNKernels.ActivationRange) {

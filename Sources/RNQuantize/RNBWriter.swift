@@ -27,7 +27,7 @@ public enum RNBWriter {
         var opParams = [[UInt32]]()
         for op in graph.ops {
             switch op {
-            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _):
+            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _), .conv2DAdd(_, _, _, let weights, _, _, _, _, _):
                 constants.align(16)
                 let valuesAt = constants.count
                 for v in weights.values { constants.append(UInt8(bitPattern: v)) }
@@ -40,7 +40,14 @@ public enum RNBWriter {
                 constants.align(16)
                 let shiftAt = constants.count
                 for m in weights.multipliers { constants.appendI32(m.shift.raw) }
-                opParams.append([valuesAt, weights.values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) })
+                var params = [valuesAt, weights.values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) }
+                if case let .conv2DAdd(_, _, _, _, _, zeroPoint, leftShift, m, _) = op {
+                    let packed = [m.0.shift.raw, m.1.shift.raw, m.2.shift.raw].enumerated()
+                        .reduce(UInt32(0)) { $0 | UInt32(UInt8(bitPattern: Int8($1.element))) << (8 * UInt32($1.offset)) }
+                    params += [UInt32(bitPattern: zeroPoint), UInt32(bitPattern: leftShift), UInt32(bitPattern: m.0.multiplier.raw),
+                               UInt32(bitPattern: m.1.multiplier.raw), UInt32(bitPattern: m.2.multiplier.raw), packed]
+                }
+                opParams.append(params)
             case .add(_, _, let leftShift, let m, _):
                 opParams.append([leftShift, m.0.multiplier.raw, m.0.shift.raw, m.1.multiplier.raw, m.1.shift.raw,
                                  m.2.multiplier.raw, m.2.shift.raw].map { UInt32(bitPattern: $0) })
@@ -73,6 +80,7 @@ public enum RNBWriter {
             var inputs = op.inputs
             switch op {
             case .conv2D(_, let wnd, _, let a): kind = .conv2D; window = wnd; act = a
+            case .conv2DAdd(_, _, let wnd, _, _, _, _, _, let a): kind = .conv2DAdd; window = wnd; act = a
             case .fullyConnected(_, _, let a): kind = .fullyConnected; act = a
             case .add(_, _, _, _, let a): kind = .add; act = a
             case .maxPool(_, let wnd, let a): kind = .maxPool; window = wnd; act = a

@@ -79,6 +79,10 @@ extension RNModel {
                                       requantization: requantization(op), output: output)
         case .add:
             addS8Reference(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
+        case .conv2DAdd:
+            conv2DAddS8Reference(convParams(op), convAddParams(op), input: input,
+                                 weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
+                                 requantization: requantization(op), residual: tensorData(op.input1), output: output)
         case .maxPool:
             maxPoolS8Reference(poolParams(op), input: input, output: output)
         case .globalAveragePool:

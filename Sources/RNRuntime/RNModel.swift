@@ -32,7 +32,7 @@ public struct RNModel: Sendable {
     public func macs(op index: Int) -> Int {
         let op = file.op(index)
         switch op.kind {
-        case .conv2D: return convParams(op).macs
+        case .conv2D, .conv2DAdd: return convParams(op).macs
         case .fullyConnected: return file.tensor(op.input0).byteCount * file.tensor(op.output).byteCount
         case .add, .maxPool, .globalAveragePool: return 0
         }
@@ -42,7 +42,7 @@ public struct RNModel: Sendable {
     public func weightBytes(op index: Int) -> Int {
         let op = file.op(index)
         switch op.kind {
-        case .conv2D, .fullyConnected: return Int(bitPattern: UInt(op.param(RNConvParam.weightsSize)))
+        case .conv2D, .fullyConnected, .conv2DAdd: return Int(bitPattern: UInt(op.param(RNConvParam.weightsSize)))
         case .add, .maxPool, .globalAveragePool: return 0
         }
     }
@@ -59,12 +59,34 @@ public struct RNModel: Sendable {
         ActivationRange(min: op.activationMin, max: op.activationMax)
     }
 
+    /// Conv parameters; for conv2d_add, those of its unstored convolution result.
     @inlinable
     func convParams(_ op: RNOp) -> Conv2DS8Params {
         let input = file.tensor(op.input0), output = file.tensor(op.output)
+        if op.kind == .conv2DAdd {
+            return Conv2DS8Params(input: featureShape(input), output: featureShape(output), window: op.window,
+                                  inputZeroPoint: input.zeroPoint, outputZeroPoint: op.signedParam(RNConvAddParam.convZeroPoint),
+                                  activation: .none)
+        }
         return Conv2DS8Params(input: featureShape(input), output: featureShape(output), window: op.window,
                               inputZeroPoint: input.zeroPoint, outputZeroPoint: output.zeroPoint,
                               activation: activation(op))
+    }
+
+    /// The add half of a conv2d_add: the convolution result is input 0, the residual input 1.
+    @inlinable
+    func convAddParams(_ op: RNOp) -> AddS8Params {
+        let shifts = op.param(RNConvAddParam.packedShifts)
+        func shift(_ byte: UInt32) -> Int32 { Int32(Int8(truncatingIfNeeded: (shifts >> (8 * byte)) & 0xFF)) }
+        return AddS8Params(count: file.tensor(op.output).byteCount,
+                           input0ZeroPoint: op.signedParam(RNConvAddParam.convZeroPoint),
+                           input1ZeroPoint: file.tensor(op.input1).zeroPoint,
+                           outputZeroPoint: file.tensor(op.output).zeroPoint,
+                           leftShift: op.signedParam(RNConvAddParam.leftShift),
+                           input0: QuantizedMultiplier(op.signedParam(RNConvAddParam.convMultiplier), shift(0)),
+                           input1: QuantizedMultiplier(op.signedParam(RNConvAddParam.residualMultiplier), shift(1)),
+                           output: QuantizedMultiplier(op.signedParam(RNConvAddParam.outputMultiplier), shift(2)),
+                           activation: activation(op))
     }
 
     @inlinable

@@ -18,6 +18,7 @@ extension RNModel {
             }
             switch op.kind {
             case .conv2D: try validateConv(op, i)
+            case .conv2DAdd: try validateConvAdd(op, i)
             case .fullyConnected: try validateFullyConnected(op, i)
             case .add: try validateAdd(op, i)
             case .maxPool: try validateMaxPool(op, i)
@@ -110,6 +111,17 @@ extension RNModel {
         try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
     }
 
+    func validateConvAdd(_ op: RNOp, _ i: Int) throws(RNError) {
+        try validateConv(op, i)
+        let residual = file.tensor(op.input1), output = file.tensor(op.output)
+        guard residual.rank == output.rank, residual.dims == output.dims else { throw RNError(.shapeMismatch, index: i) }
+        let zeroPoint = op.signedParam(RNConvAddParam.convZeroPoint)
+        guard zeroPoint >= -128, zeroPoint <= 127, op.param(RNConvAddParam.packedShifts) >> 24 == 0 else {
+            throw RNError(.badAddParameters, index: i)
+        }
+        try checkAddParameters(convAddParams(op), i)
+    }
+
     func validateFullyConnected(_ op: RNOp, _ i: Int) throws(RNError) {
         let input = file.tensor(op.input0), output = file.tensor(op.output)
         guard output.rank == 2 else { throw RNError(.shapeMismatch, index: i, found: op.output) }
@@ -121,7 +133,10 @@ extension RNModel {
         guard a.rank == out.rank, b.rank == out.rank, a.dims == out.dims, b.dims == out.dims else {
             throw RNError(.shapeMismatch, index: i)
         }
-        let p = addParams(op)
+        try checkAddParameters(addParams(op), i)
+    }
+
+    func checkAddParameters(_ p: AddS8Params, _ i: Int) throws(RNError) {
         guard p.leftShift >= 0, p.leftShift <= 23, p.input0.shift.raw <= 0, p.input1.shift.raw <= 0 else {
             throw RNError(.badAddParameters, index: i, found: Int(p.leftShift))
         }
@@ -165,9 +180,20 @@ extension RNModel {
         (t - 1, t == file.outputTensor ? file.opCount : lastUse(of: t))
     }
 
-    /// Checks that no two tensors live at the same step overlap in the arena, except an add's
-    /// output written exactly over one of its inputs at that input's last use (elementwise, each
-    /// element is read before it is written). O(tensors x ops): tensor b can only meet tensor a
+    /// Whether op `i` may write its output exactly over input tensor `t` (at `t`'s last use):
+    /// an add over either input, a conv2d_add over its residual. Both read each element of that
+    /// input just before writing the same element.
+    func mayWriteInPlace(op i: Int, over t: Int) -> Bool {
+        let op = file.op(i)
+        switch op.kind {
+        case .add: return op.input0 == t || op.input1 == t
+        case .conv2DAdd: return op.input1 == t
+        case .conv2D, .fullyConnected, .maxPool, .globalAveragePool: return false
+        }
+    }
+
+    /// Checks that no two tensors live at the same step overlap in the arena, except an output
+    /// written exactly over an input at that input's last use where `mayWriteInPlace` allows. O(tensors x ops): tensor b can only meet tensor a
     /// (a < b) when b is born during a's life, b - 1 <= last(a).
     func validatePlan() throws(RNError) {
         for a in 0..<file.tensorCount {
@@ -177,9 +203,7 @@ extension RNModel {
             while b < file.tensorCount && b - 1 <= lastA {
                 let tb = file.tensor(b)
                 if ta.arenaOffset < tb.arenaOffset + tb.byteCount && tb.arenaOffset < ta.arenaOffset + ta.byteCount {
-                    let producer = file.op(b - 1)
-                    let inPlace = b - 1 == lastA && producer.kind == .add
-                        && (producer.input0 == a || producer.input1 == a) && ta.arenaOffset == tb.arenaOffset
+                    let inPlace = b - 1 == lastA && mayWriteInPlace(op: b - 1, over: a) && ta.arenaOffset == tb.arenaOffset
                     if !inPlace {
                         throw RNError(b - 1 == lastA ? .inPlaceNotAllowed : .planOverlap, index: a, found: b)
                     }
@@ -190,8 +214,8 @@ extension RNModel {
     }
 
     /// The least arena any valid plan of this graph needs: the largest number of 16-byte blocks
-    /// live at one step (each tensor rounded up to whole blocks; an add's output not counted
-    /// when one of its inputs dies at that add, since it may be written in place), times 16,
+    /// live at one step (each tensor rounded up to whole blocks; an op's output not counted when
+    /// an input it may overwrite dies there), times 16,
     /// plus the scratch bytes. O(ops^2 x tensors): host tools call it, the loader does not.
     public func computeLowerBound() -> Int {
         var peak = 0
@@ -203,9 +227,8 @@ extension RNModel {
             }
             if step >= 0 && step < file.opCount {
                 let op = file.op(step)
-                if op.kind == .add && (lifetime(of: op.input0).last == step || lifetime(of: op.input1).last == step) {
-                    live -= (file.tensor(op.output).byteCount + 15) / 16
-                }
+                func dies(_ t: Int) -> Bool { t >= 0 && lifetime(of: t).last == step && mayWriteInPlace(op: step, over: t) }
+                if dies(op.input0) || dies(op.input1) { live -= (file.tensor(op.output).byteCount + 15) / 16 }
             }
             peak = max(peak, live)
         }

@@ -2,6 +2,7 @@ import Testing
 import RNFormat
 import RNKernels
 import RNQuantize
+import RNTrain
 
 // Hand-computed cases for each reference kernel: small enough to check on paper, chosen to hit
 // padding, negative values, rounding ties and the fused clamp.
@@ -138,5 +139,46 @@ func same3x3() -> RNWindow {
         var out = [Int8](repeating: 0, count: 4)
         quantizeInputU8Reference(pixels: [0, 0, 255, 51], count: 4, channels: 2, table: table2, output: &out)
         #expect(out == [-100, 0, 100, 20])
+    }
+}
+
+@Suite struct FusedKernelTests {
+    /// conv2DAddS8Reference against conv2DS8Reference into a buffer followed by addS8Reference,
+    /// over random shapes and parameters, including writing over the residual in place.
+    @Test func convAddEqualsConvThenAdd() {
+        var rng = SeededRandom(seed: 31)
+        for trial in 0..<60 {
+            let h = Int.random(in: 1...7, using: &rng), w = Int.random(in: 1...7, using: &rng)
+            let cin = Int.random(in: 1...5, using: &rng), cout = Int.random(in: 1...6, using: &rng)
+            let k = [1, 3][trial % 2], s = Int.random(in: 1...2, using: &rng), pad = k / 2
+            let oh = (h + 2 * pad - k) / s + 1, ow = (w + 2 * pad - k) / s + 1
+            let window = RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s, padTop: pad, padLeft: pad, padBottom: pad, padRight: pad)
+            let convZeroPoint = Int32.random(in: -20...20, using: &rng)
+            let conv = Conv2DS8Params(input: .init(height: h, width: w, channels: cin), output: .init(height: oh, width: ow, channels: cout),
+                                      window: window, inputZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                      outputZeroPoint: convZeroPoint, activation: .none)
+            let add = AddS8Params(count: oh * ow * cout, input0ZeroPoint: convZeroPoint, input1ZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                  outputZeroPoint: -128, leftShift: 20, input0: QuantizedMultiplier(real: Double.random(in: 0.1...0.5, using: &rng)),
+                                  input1: QuantizedMultiplier(real: 0.5), output: QuantizedMultiplier(real: Double.random(in: 1e-7...1e-5, using: &rng)),
+                                  activation: ActivationRange(min: -128, max: 127))
+            let input = (0..<(h * w * cin)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            let weights = (0..<(cout * k * k * cin)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let bias = (0..<cout).map { _ in Int32.random(in: -3000...3000, using: &rng) }
+            let multipliers = (0..<cout).map { _ in QuantizedMultiplier(real: Double.random(in: 0.001...0.02, using: &rng)) }
+            let m = multipliers.map(\.multiplier.raw), sh = multipliers.map(\.shift.raw)
+            let residual = (0..<(oh * ow * cout)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            var temporary = [Int8](repeating: 0, count: oh * ow * cout), want = temporary
+            var inPlace = residual
+            bias.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { mp in sh.withUnsafeBufferPointer { sp in
+                let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: mp.baseAddress!, shift: sp.baseAddress!)
+                conv2DS8Reference(conv, input: input, weights: weights, requantization: q, output: &temporary)
+                addS8Reference(add, input0: temporary, input1: residual, output: &want)
+                inPlace.withUnsafeMutableBufferPointer { r in
+                    conv2DAddS8Reference(conv, add, input: input, weights: weights, requantization: q,
+                                         residual: UnsafePointer(r.baseAddress!), output: r.baseAddress!)
+                }
+            }}}
+            #expect(inPlace == want, "trial \(trial)")
+        }
     }
 }

@@ -47,12 +47,15 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
     }
 
     /// Every op of the exported model, run by the runtime, against the float simulation of the
-    /// same quantised arithmetic fed the runtime's own int8 inputs: at most 1 LSB apart.
+    /// same quantised arithmetic fed the runtime's own int8 inputs: at most 1 LSB apart. Checked
+    /// unfused, so that every layer's output is observable; FusionTests proves the fused model
+    /// gives the same bytes.
     @Test(arguments: CalibrationMethod.allCases)
     func runtimeMatchesFakeQuantizationWithinOneLSB(_ method: CalibrationMethod) throws {
         let (net, info, train, test) = trained
         let result = try Exporter.export(net, info: info, calibration: train,
-                                         options: ExportOptions(method: method, calibrationCount: 200, biasCorrection: method == .mse))
+                                         options: ExportOptions(method: method, calibrationCount: 200, biasCorrection: method == .mse,
+                                                                       fuseResidualAdds: false))
         let buffer = try ModelBuffer(result.bytes)
         let model = buffer.model
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
@@ -114,6 +117,31 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
             Issue.record("NaN weights were exported")
         } catch {
             #expect("\(error)".hasPrefix("block1.conv1: weights or batch-norm statistics are not finite"))
+        }
+    }
+}
+
+@Suite(.serialized) struct FusionTests {
+    /// conv2d_add must give the same bytes as the conv2d + add pair it replaces, on every image,
+    /// while the arena shrinks.
+    @Test func fusedResidualAddIsBitExactWithTheUnfusedPair() throws {
+        let (net, info, train, test) = trained
+        let fused = try Exporter.export(net, info: info, calibration: train, options: ExportOptions(calibrationCount: 100))
+        let plain = try Exporter.export(net, info: info, calibration: train,
+                                        options: ExportOptions(calibrationCount: 100, fuseResidualAdds: false))
+        let a = try ModelBuffer(fused.bytes), b = try ModelBuffer(plain.bytes)
+        #expect(a.model.opCount == b.model.opCount - 8)      // one fused op per residual block
+        #expect(a.model.arenaBytes < b.model.arenaBytes)
+        let arenaA = UnsafeMutableRawBufferPointer.allocate(byteCount: a.model.arenaBytes, alignment: 16)
+        let arenaB = UnsafeMutableRawBufferPointer.allocate(byteCount: b.model.arenaBytes, alignment: 16)
+        defer { arenaA.deallocate(); arenaB.deallocate() }
+        for image in 0..<40 {
+            var input = [Int8](repeating: 0, count: 784)
+            a.model.quantizeImage(pixels: Array(test.pixels[(image * 784)..<((image + 1) * 784)]), into: &input)
+            var outA = [Int8](repeating: 0, count: 10), outB = outA
+            try a.model.invoke(arena: arenaA, input: input, output: &outA)
+            try b.model.invoke(arena: arenaB, input: input, output: &outB)
+            #expect(outA == outB, "image \(image)")
         }
     }
 }

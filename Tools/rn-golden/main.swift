@@ -9,8 +9,8 @@
 // usage: swift run rn-golden [OUTPUT_DIR]      (default Tests/Golden)
 import Foundation
 import RNQuantize
-import RNTrain
 import RNRuntime
+import RNTrain
 
 struct GoldenCase {
     var name: String
@@ -19,11 +19,20 @@ struct GoldenCase {
     var seed: UInt64
 }
 
+/// A random ResNet-18 exported by the real exporter: folded, calibrated, fused conv2d_add ops.
+func exportedRandom() -> ModelGraph {
+    let arch = Architecture(kind: .resnet18, width: 4, stem: .cifar, inputHeight: 16, inputWidth: 16, inputChannels: 3, classes: 10)
+    let (net, info, data) = Exporter.randomNetwork(arch, seed: 3, calibrationImages: 32)
+    return try! Exporter.export(net, info: info, calibration: data, options: ExportOptions(calibrationCount: 32),
+                                provenance: [("generator", "rn-golden (Exporter.randomNetwork, seed 3)")]).graph
+}
+
 let cases = [
     GoldenCase(name: "tiny-resnet", graph: SyntheticModelBuilder.tinyResNet(seed: 1), inputs: 4, seed: 11),
     GoldenCase(name: "tiny-resnet-gray", graph: SyntheticModelBuilder.tinyResNet(height: 9, width: 7, channels: 1,
                                                                                   stemWidth: 4, classes: 3, seed: 2),
                inputs: 3, seed: 12),
+    GoldenCase(name: "exported-resnet18-fused", graph: exportedRandom(), inputs: 3, seed: 13),
 ]
 
 let root = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "Tests/Golden")

@@ -10,10 +10,16 @@
 public func addS8Reference(_ p: AddS8Params, input0: UnsafePointer<Int8>, input1: UnsafePointer<Int8>,
                            output: UnsafeMutablePointer<Int8>) {
     for i in 0..<p.count {
-        let a = (Int32(input0[i]) &- p.input0ZeroPoint) &<< p.leftShift
-        let b = (Int32(input1[i]) &- p.input1ZeroPoint) &<< p.leftShift
-        let sum = requantize(a, by: p.input0) &+ requantize(b, by: p.input1)
-        let scaled = requantize(sum, by: p.output) &+ p.outputZeroPoint
-        output[i] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+        output[i] = addS8ReferenceOutput(p, input0[i], input1[i])
     }
+}
+
+/// One element of `addS8Reference`.
+@inline(__always)
+func addS8ReferenceOutput(_ p: AddS8Params, _ x0: Int8, _ x1: Int8) -> Int8 {
+    let a = (Int32(x0) &- p.input0ZeroPoint) &<< p.leftShift
+    let b = (Int32(x1) &- p.input1ZeroPoint) &<< p.leftShift
+    let sum = requantize(a, by: p.input0) &+ requantize(b, by: p.input1)
+    let scaled = requantize(sum, by: p.output) &+ p.outputZeroPoint
+    return Int8(truncatingIfNeeded: p.activation.clamp(scaled))
 }

@@ -15,28 +15,36 @@ import RNFormat
 /// - output:  (OH, OW, C_out), int8; must not alias `input`.
 public func conv2DS8Reference(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
                               requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
-    let ic = p.input.channels, oc = p.output.channels
-    let kh = p.window.kernelH, kw = p.window.kernelW
     for oy in 0..<p.output.height {
         for ox in 0..<p.output.width {
-            for c in 0..<oc {
-                var acc = q.bias[c]
-                for ky in 0..<kh {
-                    let iy = oy * p.window.strideH - p.window.padTop + ky
-                    if iy < 0 || iy >= p.input.height { continue }
-                    for kx in 0..<kw {
-                        let ix = ox * p.window.strideW - p.window.padLeft + kx
-                        if ix < 0 || ix >= p.input.width { continue }
-                        let x = input + (iy * p.input.width + ix) * ic
-                        let w = weights + ((c * kh + ky) * kw + kx) * ic
-                        for ci in 0..<ic {
-                            acc &+= Int32(w[ci]) &* (Int32(x[ci]) &- p.inputZeroPoint)
-                        }
-                    }
-                }
-                let scaled = multiplyByQuantizedMultiplier(acc, q.multiplier[c], q.shift[c]) &+ p.outputZeroPoint
-                output[(oy * p.output.width + ox) * oc + c] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+            for c in 0..<p.output.channels {
+                output[(oy * p.output.width + ox) * p.output.channels + c] =
+                    conv2DS8ReferenceOutput(p, input: input, weights: weights, requantization: q, y: oy, x: ox, channel: c)
             }
         }
     }
+}
+
+/// One output value of `conv2DS8Reference`: output (y, x, channel), requantized and clamped.
+@inline(__always)
+func conv2DS8ReferenceOutput(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                             requantization q: PerChannelRequantization, y oy: Int, x ox: Int, channel c: Int) -> Int8 {
+    let ic = p.input.channels
+    let kh = p.window.kernelH, kw = p.window.kernelW
+    var acc = q.bias[c]
+    for ky in 0..<kh {
+        let iy = oy * p.window.strideH - p.window.padTop + ky
+        if iy < 0 || iy >= p.input.height { continue }
+        for kx in 0..<kw {
+            let ix = ox * p.window.strideW - p.window.padLeft + kx
+            if ix < 0 || ix >= p.input.width { continue }
+            let x = input + (iy * p.input.width + ix) * ic
+            let w = weights + ((c * kh + ky) * kw + kx) * ic
+            for ci in 0..<ic {
+                acc &+= Int32(w[ci]) &* (Int32(x[ci]) &- p.inputZeroPoint)
+            }
+        }
+    }
+    let scaled = multiplyByQuantizedMultiplier(acc, q.multiplier[c], q.shift[c]) &+ p.outputZeroPoint
+    return Int8(truncatingIfNeeded: p.activation.clamp(scaled))
 }
