@@ -147,3 +147,29 @@ struct ModelPatch {
         #expect(throws: RNBWriter.Failure.self) { try RNBWriter.write(graph) }
     }
 }
+
+@Suite struct FusedOpValidationTests {
+    static let model = try! Repo.bytes(Repo.golden("exported-resnet18-fused", "model.rnb"))
+    // exported-resnet18-fused: op 0 stem conv, op 1 conv, op 2 conv2d_add(t2, residual t1), ...
+
+    @Test func conv2DAddFieldsAreChecked() {
+        let base = ModelPatch(Self.model)
+        #expect(base.status == .ok)
+        #expect(base.file.op(2).kind == .conv2DAdd && base.file.op(2).input1 == 1)
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
+            var p = ModelPatch(Self.model)
+            edit(&p)
+            return p.status
+        }
+        #expect(status { $0.param(2, RNConvAddParam.convZeroPoint, 200) } == .badAddParameters)
+        #expect(status { p in p.param(2, RNConvAddParam.packedShifts, UInt32(p.param(2, RNConvAddParam.packedShifts)) | 0x0100_0000) } == .badAddParameters)
+        #expect(status { $0.param(2, RNConvAddParam.packedShifts, 0x0000_0005) } == .badAddParameters)   // conv shift > 0
+        #expect(status { $0.param(2, RNConvAddParam.leftShift, 30) } == .badAddParameters)
+        #expect(status { $0.param(2, RNConvAddParam.residualMultiplier, 12) } == .badMultiplier)
+        #expect(status { $0.op(2, RNBOpRecord.input1Offset, 0xFFFF, width: 2) } == .badOperand)
+        #expect(status { $0.op(2, RNBOpRecord.input1Offset, 0, width: 2) } == .shapeMismatch)       // the 16x16x3 input
+        // Written next to the residual instead of exactly over it; or over its conv input.
+        #expect(status { p in p.tensor(3, RNBTensorRecord.arenaOffsetOffset, UInt32(p.file.tensor(1).arenaOffset + 16)) } == .inPlaceNotAllowed)
+        #expect(status { p in p.tensor(3, RNBTensorRecord.arenaOffsetOffset, UInt32(p.file.tensor(2).arenaOffset)) } == .inPlaceNotAllowed)
+    }
+}
