@@ -96,7 +96,7 @@ public struct ModelSummary {
             return String(digits.enumerated().flatMap { i, d in (i > 0 && (digits.count - i) % 3 == 0) ? [",", d] : [d] })
         }
         func describe(_ w: RNWindow, _ kind: RNOpKind) -> String {
-            guard kind == .conv2D || kind == .conv2DAdd || kind == .maxPool else { return "" }
+            guard kind == .conv2D || kind == .conv2DAdd || kind == .conv2DMaxPool || kind == .maxPool else { return "" }
             let pad = [w.padTop, w.padLeft, w.padBottom, w.padRight]
             let padText = Set(pad).count == 1 ? "\(pad[0])" : pad.map(String.init).joined(separator: ",")
             return "\(w.kernelH)x\(w.kernelW)/\(w.strideH) p\(padText)"

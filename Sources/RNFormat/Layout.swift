@@ -89,9 +89,15 @@ public enum RNOpKind: UInt8, Sendable {
     /// multiplier, output multiplier, and the three add shifts packed as i8 bytes (conv,
     /// residual, output; top byte 0).
     case conv2DAdd = 6
+    /// A convolution streamed row by row into the max pool after it: conv2d (window bytes, slots
+    /// 0...4, the op's clamp, the output's scale and zero point) then max_pool (window packed in
+    /// slots 5 and 6), with only `pool kernel_h` convolution rows held at a time, in scratch.
+    case conv2DMaxPool = 7
 
     /// Whether the op carries weights, bias and per-channel requantization (slots 0...4).
-    @inlinable public var hasWeights: Bool { self == .conv2D || self == .fullyConnected || self == .conv2DAdd }
+    @inlinable public var hasWeights: Bool {
+        self == .conv2D || self == .fullyConnected || self == .conv2DAdd || self == .conv2DMaxPool
+    }
 
     public var name: StaticString {
         switch self {
@@ -101,6 +107,7 @@ public enum RNOpKind: UInt8, Sendable {
         case .maxPool: return "max_pool"
         case .globalAveragePool: return "global_average_pool"
         case .conv2DAdd: return "conv2d_add"
+        case .conv2DMaxPool: return "conv2d_max_pool"
         }
     }
 }

@@ -113,6 +113,25 @@ public enum RNConvAddParam {
     public static let used = 11
 }
 
+/// Fused conv + max pool parameter slots (after the conv slots 0...4): the pool window.
+public enum RNConvMaxPoolParam {
+    /// Bytes 0...3: kernel_h, kernel_w, stride_h, stride_w.
+    public static let poolKernelAndStride = 5
+    /// Bytes 0...3: pad_top, pad_left, pad_bottom, pad_right.
+    public static let poolPadding = 6
+    public static let used = 7
+}
+
+extension RNOp {
+    /// The max-pool window of a conv2d_max_pool op.
+    public var poolWindow: RNWindow {
+        let a = param(RNConvMaxPoolParam.poolKernelAndStride), b = param(RNConvMaxPoolParam.poolPadding)
+        func byte(_ v: UInt32, _ k: UInt32) -> Int { Int((v >> (8 * k)) & 0xFF) }
+        return RNWindow(kernelH: byte(a, 0), kernelW: byte(a, 1), strideH: byte(a, 2), strideW: byte(a, 3),
+                        padTop: byte(b, 0), padLeft: byte(b, 1), padBottom: byte(b, 2), padRight: byte(b, 3))
+    }
+}
+
 /// Add parameter slots.
 public enum RNAddParam {
     public static let leftShift = 0
@@ -341,9 +360,9 @@ public struct RNBFile: @unchecked Sendable {
         } else {
             guard op.weightLayoutRaw == 0 else { throw RNError(.opFieldNotZero, index: i) }
         }
-        let windowUsed = kind == .conv2D || kind == .maxPool || kind == .conv2DAdd
+        let windowUsed = kind == .conv2D || kind == .maxPool || kind == .conv2DAdd || kind == .conv2DMaxPool
         guard windowUsed || op.window.isZero else { throw RNError(.opFieldNotZero, index: i) }
-        let used = kind == .conv2DAdd ? RNConvAddParam.used
+        let used = kind == .conv2DAdd ? RNConvAddParam.used : kind == .conv2DMaxPool ? RNConvMaxPoolParam.used
             : hasWeights ? RNConvParam.used : (kind == .add ? RNAddParam.used : 0)
         for p in used..<RNBOpRecord.paramCount where op.param(p) != 0 {
             throw RNError(.opFieldNotZero, index: i, found: p)

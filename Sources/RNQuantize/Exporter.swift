@@ -10,8 +10,11 @@ public struct ExportOptions {
     public var biasCorrection = false
     /// Fuse residual blocks' second conv with their add (see `Quantizer.fuseResidualAdds`).
     public var fuseResidualAdds = true
+    /// Stream the stem convolution into its max pool (see `Quantizer.fuseStemPool`).
+    public var fuseStemPool = true
     public init(method: CalibrationMethod = .mse, calibrationCount: Int = 500, biasCorrection: Bool = false,
-                fuseResidualAdds: Bool = true) {
+                fuseResidualAdds: Bool = true, fuseStemPool: Bool = true) {
+        self.fuseStemPool = fuseStemPool
         self.method = method
         self.calibrationCount = calibrationCount
         self.biasCorrection = biasCorrection
@@ -48,6 +51,7 @@ public enum Exporter {
         let ranges = try calibrator.ranges(data, indices: indices, method: options.method)
         var quantizer = Quantizer(model: folded, ranges: ranges)
         quantizer.fuseResidualAdds = options.fuseResidualAdds
+        quantizer.fuseStemPool = options.fuseStemPool
         if options.biasCorrection {
             quantizer.meanPatches = meanPatches(folded, calibrator: calibrator, data: data, indices: indices)
         }

@@ -30,6 +30,20 @@ public enum FakeQuantization {
             return (0..<out.byteCount).map { k in
                 quantize(Double(Int32(t[k]) - convZeroPoint) * Double(convScale) + real(residual, k), act)
             }
+        case let .conv2DMaxPool(input, w, poolWindow, weights, act):
+            // The convolution quantised like the output (max pool keeps scale and zero point), then the pool.
+            var staged = graph
+            let x = graph.tensors[input]
+            let ch = windowOutputSize(x.height, kernel: w.kernelH, stride: w.strideH, padBefore: w.padTop, padAfter: w.padBottom)
+            let cw = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+            staged.tensors[i + 1] = .init(shape: [1, ch, cw, out.channels], scale: out.scale, zeroPoint: out.zeroPoint)
+            staged.ops[i] = .conv2D(input: input, window: w, weights: weights, activation: act)
+            var convTensors = tensors
+            convTensors[i + 1] = run(staged, op: i, tensors: tensors)
+            staged.tensors.append(out)
+            staged.ops.append(.maxPool(input: i + 1, window: poolWindow, activation: .none))
+            convTensors.append([])
+            return run(staged, op: staged.ops.count - 1, tensors: convTensors)
         case let .conv2D(input, w, weights, act):
             let x = graph.tensors[input]
             let cin = x.channels, cout = out.channels, kh = w.kernelH, kw = w.kernelW

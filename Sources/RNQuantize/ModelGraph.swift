@@ -53,11 +53,23 @@ public struct ModelGraph {
                        leftShift: Int32, multipliers: (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier),
                        activation: ActivationRange)
         case maxPool(input: Int, window: RNWindow, activation: ActivationRange)
+        /// A conv (clamped by `activation`, quantised like the output) streamed into a max pool.
+        case conv2DMaxPool(input: Int, window: RNWindow, poolWindow: RNWindow, weights: Weights, activation: ActivationRange)
         case globalAveragePool(input: Int, activation: ActivationRange)
+
+        func outputChannels(_ graph: ModelGraph) -> Int {
+            switch self {
+            case .conv2D(_, _, let w, _), .fullyConnected(_, let w, _), .conv2DAdd(_, _, _, let w, _, _, _, _, _),
+                 .conv2DMaxPool(_, _, _, let w, _):
+                return w.bias.count
+            default:
+                return graph.tensors[inputs[0]].channels
+            }
+        }
 
         public var inputs: [Int] {
             switch self {
-            case .conv2D(let input, _, _, _), .fullyConnected(let input, _, _),
+            case .conv2D(let input, _, _, _), .fullyConnected(let input, _, _), .conv2DMaxPool(let input, _, _, _, _),
                  .maxPool(let input, _, _), .globalAveragePool(let input, _):
                 return [input]
             case .add(let a, let b, _, _, _), .conv2DAdd(let a, let b, _, _, _, _, _, _, _):
@@ -86,6 +98,17 @@ public struct ModelGraph {
         outputTensor = 0
         self.inputTable = inputTable
         provenance = []
+    }
+
+    /// Kernel scratch the ops need at once (the largest need): conv2d_max_pool's row ring.
+    public var scratchBytes: Int {
+        ops.map { op -> Int in
+            guard case let .conv2DMaxPool(input, w, pool, _, _) = op else { return 0 }
+            let x = tensors[input]
+            let width = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+            let channels = op.outputChannels(self)
+            return (pool.kernelH * width * channels + 15) / 16 * 16
+        }.max() ?? 0
     }
 
     /// Appends an op writing a new tensor; returns the tensor's index.

@@ -25,6 +25,9 @@ public struct Quantizer {
     /// Fuse each residual block's second convolution with its add (conv2d_add), so that the
     /// convolution's output is never stored and the sum overwrites the shortcut in place.
     public var fuseResidualAdds = true
+    /// Stream a convolution into the max pool that alone reads it (conv2d_max_pool), so that the
+    /// ImageNet stem's full-resolution output never exists.
+    public var fuseStemPool = true
 
     public init(model: FoldedModel, ranges: [RealRange]) {
         self.model = model
@@ -66,6 +69,14 @@ public struct Quantizer {
         var i = 0
         while i < model.ops.count {
             let name = model.names[i], t = i + 1
+            if fuseStemPool, let (fused, out) = try fusedConvMaxPool(at: i, graph: graph, map: map) {
+                graph.append(fused, output: out)
+                graph.names.append(model.names[i] + "+pool")
+                graph.ranges.append(ranges[i + 2])
+                map += [-1, graph.tensors.count - 1]
+                i += 2
+                continue
+            }
             if fuseResidualAdds, let (fused, out) = try fusedConvAdd(at: i, graph: graph, map: map) {
                 graph.append(fused, output: out)
                 graph.names.append(model.names[i] + "+add")
@@ -110,6 +121,25 @@ public struct Quantizer {
             }
         }
         return graph
+    }
+
+    /// conv at folded op `i` followed by a max pool that alone reads it: the fused op, or nil.
+    func fusedConvMaxPool(at i: Int, graph: ModelGraph, map: [Int]) throws -> (ModelGraph.Op, ModelGraph.Tensor)? {
+        guard i + 1 < model.ops.count,
+              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu) = model.ops[i],
+              case let .maxPool(pooled, poolKernel, poolStride, poolPadding) = model.ops[i + 1], pooled == i + 1,
+              model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
+        let x = graph.tensors[map[input]]
+        let ch = (x.height + 2 * padding - kernel) / stride + 1, cw = (x.width + 2 * padding - kernel) / stride + 1
+        let oh = (ch + 2 * poolPadding - poolKernel) / poolStride + 1, ow = (cw + 2 * poolPadding - poolKernel) / poolStride + 1
+        // The pool keeps scale and zero point: the convolution is quantised like the output.
+        let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 1, relu: relu)
+        let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: out, op: i, name: model.names[i])
+        func window(_ k: Int, _ s: Int, _ p: Int) -> RNWindow {
+            RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s, padTop: p, padLeft: p, padBottom: p, padRight: p)
+        }
+        return (.conv2DMaxPool(input: map[input], window: window(kernel, stride, padding),
+                               poolWindow: window(poolKernel, poolStride, poolPadding), weights: w, activation: activation), out)
     }
 
     /// conv (no ReLU) at folded op `i` followed by an add that alone reads it: the fused op, or nil.

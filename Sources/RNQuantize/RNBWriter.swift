@@ -11,7 +11,8 @@ public enum RNBWriter {
     }
 
     /// The file's bytes. Throws if the runtime rejects what was written (a bug in the graph).
-    public static func write(_ graph: ModelGraph, scratchBytes: Int = 0) throws -> [UInt8] {
+    public static func write(_ graph: ModelGraph) throws -> [UInt8] {
+        let scratchBytes = graph.scratchBytes
         let plan = ArenaPlanner.plan(graph)
         var w = ByteWriter()
         let tensorCount = graph.tensors.count, opCount = graph.ops.count
@@ -27,7 +28,8 @@ public enum RNBWriter {
         var opParams = [[UInt32]]()
         for op in graph.ops {
             switch op {
-            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _), .conv2DAdd(_, _, _, let weights, _, _, _, _, _):
+            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _), .conv2DAdd(_, _, _, let weights, _, _, _, _, _),
+                 .conv2DMaxPool(_, _, _, let weights, _):
                 constants.align(16)
                 let valuesAt = constants.count
                 for v in weights.values { constants.append(UInt8(bitPattern: v)) }
@@ -46,6 +48,10 @@ public enum RNBWriter {
                         .reduce(UInt32(0)) { $0 | UInt32(UInt8(bitPattern: Int8($1.element))) << (8 * UInt32($1.offset)) }
                     params += [UInt32(bitPattern: zeroPoint), UInt32(bitPattern: leftShift), UInt32(bitPattern: m.0.multiplier.raw),
                                UInt32(bitPattern: m.1.multiplier.raw), UInt32(bitPattern: m.2.multiplier.raw), packed]
+                }
+                if case let .conv2DMaxPool(_, _, p, _, _) = op {
+                    func pack(_ v: [Int]) -> UInt32 { v.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) } }
+                    params += [pack([p.kernelH, p.kernelW, p.strideH, p.strideW]), pack([p.padTop, p.padLeft, p.padBottom, p.padRight])]
                 }
                 opParams.append(params)
             case .add(_, _, let leftShift, let m, _):
@@ -81,6 +87,7 @@ public enum RNBWriter {
             switch op {
             case .conv2D(_, let wnd, _, let a): kind = .conv2D; window = wnd; act = a
             case .conv2DAdd(_, _, let wnd, _, _, _, _, _, let a): kind = .conv2DAdd; window = wnd; act = a
+            case .conv2DMaxPool(_, let wnd, _, _, let a): kind = .conv2DMaxPool; window = wnd; act = a
             case .fullyConnected(_, _, let a): kind = .fullyConnected; act = a
             case .add(_, _, _, _, let a): kind = .add; act = a
             case .maxPool(_, let wnd, let a): kind = .maxPool; window = wnd; act = a

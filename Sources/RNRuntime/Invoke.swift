@@ -79,6 +79,11 @@ extension RNModel {
                                       requantization: requantization(op), output: output)
         case .add:
             addS8Reference(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
+        case .conv2DMaxPool:
+            conv2DMaxPoolS8Reference(convParams(op), convPoolParams(op), input: input,
+                                     weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
+                                     requantization: requantization(op),
+                                     scratch: (base + file.activationBytes).assumingMemoryBound(to: Int8.self), output: output)
         case .conv2DAdd:
             conv2DAddS8Reference(convParams(op), convAddParams(op), input: input,
                                  weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),

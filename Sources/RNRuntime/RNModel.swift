@@ -32,7 +32,7 @@ public struct RNModel: Sendable {
     public func macs(op index: Int) -> Int {
         let op = file.op(index)
         switch op.kind {
-        case .conv2D, .conv2DAdd: return convParams(op).macs
+        case .conv2D, .conv2DAdd, .conv2DMaxPool: return convParams(op).macs
         case .fullyConnected: return file.tensor(op.input0).byteCount * file.tensor(op.output).byteCount
         case .add, .maxPool, .globalAveragePool: return 0
         }
@@ -42,7 +42,7 @@ public struct RNModel: Sendable {
     public func weightBytes(op index: Int) -> Int {
         let op = file.op(index)
         switch op.kind {
-        case .conv2D, .fullyConnected, .conv2DAdd: return Int(bitPattern: UInt(op.param(RNConvParam.weightsSize)))
+        case .conv2D, .fullyConnected, .conv2DAdd, .conv2DMaxPool: return Int(bitPattern: UInt(op.param(RNConvParam.weightsSize)))
         case .add, .maxPool, .globalAveragePool: return 0
         }
     }
@@ -59,10 +59,20 @@ public struct RNModel: Sendable {
         ActivationRange(min: op.activationMin, max: op.activationMax)
     }
 
-    /// Conv parameters; for conv2d_add, those of its unstored convolution result.
+    /// Conv parameters; for conv2d_add and conv2d_max_pool, those of the unstored convolution.
     @inlinable
     func convParams(_ op: RNOp) -> Conv2DS8Params {
         let input = file.tensor(op.input0), output = file.tensor(op.output)
+        if op.kind == .conv2DMaxPool {
+            let w = op.window
+            let shape = FeatureShape(height: windowOutputSize(input.height, kernel: w.kernelH, stride: w.strideH,
+                                                              padBefore: w.padTop, padAfter: w.padBottom),
+                                     width: windowOutputSize(input.width, kernel: w.kernelW, stride: w.strideW,
+                                                             padBefore: w.padLeft, padAfter: w.padRight),
+                                     channels: output.channels)
+            return Conv2DS8Params(input: featureShape(input), output: shape, window: w, inputZeroPoint: input.zeroPoint,
+                                  outputZeroPoint: output.zeroPoint, activation: activation(op))
+        }
         if op.kind == .conv2DAdd {
             return Conv2DS8Params(input: featureShape(input), output: featureShape(output), window: op.window,
                                   inputZeroPoint: input.zeroPoint, outputZeroPoint: op.signedParam(RNConvAddParam.convZeroPoint),
@@ -115,6 +125,13 @@ public struct RNModel: Sendable {
                            input1: multiplier(RNAddParam.input1Multiplier, RNAddParam.input1Shift),
                            output: multiplier(RNAddParam.outputMultiplier, RNAddParam.outputShift),
                            activation: activation(op))
+    }
+
+    /// The pool half of a conv2d_max_pool.
+    @inlinable
+    func convPoolParams(_ op: RNOp) -> PoolS8Params {
+        PoolS8Params(input: convParams(op).output, output: featureShape(file.tensor(op.output)), window: op.poolWindow,
+                     activation: .none)
     }
 
     @inlinable

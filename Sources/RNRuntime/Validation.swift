@@ -19,6 +19,7 @@ extension RNModel {
             switch op.kind {
             case .conv2D: try validateConv(op, i)
             case .conv2DAdd: try validateConvAdd(op, i)
+            case .conv2DMaxPool: try validateConvMaxPool(op, i)
             case .fullyConnected: try validateFullyConnected(op, i)
             case .add: try validateAdd(op, i)
             case .maxPool: try validateMaxPool(op, i)
@@ -45,7 +46,10 @@ extension RNModel {
     }
 
     func checkWindow(_ op: RNOp, _ i: Int, input: RNTensor, output: RNTensor) throws(RNError) {
-        let w = op.window
+        try checkWindow(op.window, i, input: input, output: output)
+    }
+
+    func checkWindow(_ w: RNWindow, _ i: Int, input: RNTensor, output: RNTensor) throws(RNError) {
         guard w.kernelH >= 1, w.kernelW >= 1 else { throw RNError(.badWindow, index: i) }
         guard w.strideH >= 1, w.strideW >= 1 else { throw RNError(.badStride, index: i) }
         guard w.padTop < w.kernelH, w.padBottom < w.kernelH, w.padLeft < w.kernelW, w.padRight < w.kernelW else {
@@ -109,6 +113,25 @@ extension RNModel {
         try checkWindow(op, i, input: input, output: output)
         let w = op.window
         try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
+    }
+
+    func validateConvMaxPool(_ op: RNOp, _ i: Int) throws(RNError) {
+        try checkFeatureMap(op.input0, op: i)
+        try checkFeatureMap(op.output, op: i)
+        let input = file.tensor(op.input0), output = file.tensor(op.output)
+        let conv = convParams(op), pool = convPoolParams(op)
+        // The unstored convolution: its window against the input, the pool's against it.
+        guard conv.output.height >= 1, conv.output.width >= 1 else { throw RNError(.badOutputShape, index: i) }
+        let intermediate = RNTensor(rank: 4, dims: (1, conv.output.height, conv.output.width, output.channels),
+                                    scale: output.scale, zeroPoint: output.zeroPoint, arenaOffset: 0, byteCount: 0)
+        try checkWindow(op.window, i, input: input, output: intermediate)
+        try checkWindow(op.poolWindow, i, input: intermediate, output: output)
+        let w = op.window
+        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
+        // conv2DMaxPoolS8ScratchByteCount, with overflow checks for 32-bit targets.
+        let (row, overflowRow) = conv.output.width.multipliedReportingOverflow(by: output.channels)
+        let (scratch, overflow) = row.multipliedReportingOverflow(by: pool.window.kernelH)
+        guard !overflowRow, !overflow, scratch <= file.scratchBytes else { throw RNError(.badScratchSize, index: i, found: file.scratchBytes, limit: scratch) }
     }
 
     func validateConvAdd(_ op: RNOp, _ i: Int) throws(RNError) {
@@ -188,7 +211,7 @@ extension RNModel {
         switch op.kind {
         case .add: return op.input0 == t || op.input1 == t
         case .conv2DAdd: return op.input1 == t
-        case .conv2D, .fullyConnected, .maxPool, .globalAveragePool: return false
+        case .conv2D, .fullyConnected, .maxPool, .globalAveragePool, .conv2DMaxPool: return false
         }
     }
 

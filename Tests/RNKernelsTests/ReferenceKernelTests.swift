@@ -182,3 +182,42 @@ func same3x3() -> RNWindow {
         }
     }
 }
+
+extension FusedKernelTests {
+    /// conv2DMaxPoolS8Reference against conv2DS8Reference into a buffer, then maxPoolS8Reference.
+    @Test func convMaxPoolEqualsConvThenPool() {
+        var rng = SeededRandom(seed: 41)
+        for trial in 0..<60 {
+            let h = Int.random(in: 1...12, using: &rng), w = Int.random(in: 1...12, using: &rng)
+            let cin = Int.random(in: 1...4, using: &rng), cout = Int.random(in: 1...5, using: &rng)
+            let k = [1, 3, 7][trial % 3], s = Int.random(in: 1...2, using: &rng), pad = k / 2
+            let ch = (h + 2 * pad - k) / s + 1, cw = (w + 2 * pad - k) / s + 1
+            let pk = Int.random(in: 1...3, using: &rng), ps = Int.random(in: 1...3, using: &rng), pp = Int.random(in: 0...(pk - 1), using: &rng)
+            guard ch + 2 * pp >= pk, cw + 2 * pp >= pk else { continue }
+            let oh = (ch + 2 * pp - pk) / ps + 1, ow = (cw + 2 * pp - pk) / ps + 1
+            let zeroPoint = Int32.random(in: -128...0, using: &rng)
+            let conv = Conv2DS8Params(input: .init(height: h, width: w, channels: cin), output: .init(height: ch, width: cw, channels: cout),
+                                      window: RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s, padTop: pad, padLeft: pad, padBottom: pad, padRight: pad),
+                                      inputZeroPoint: Int32.random(in: -128...127, using: &rng), outputZeroPoint: zeroPoint,
+                                      activation: ActivationRange(min: zeroPoint, max: 127))
+            let pool = PoolS8Params(input: conv.output, output: .init(height: oh, width: ow, channels: cout),
+                                    window: RNWindow(kernelH: pk, kernelW: pk, strideH: ps, strideW: ps, padTop: pp, padLeft: pp, padBottom: pp, padRight: pp),
+                                    activation: .none)
+            let input = (0..<(h * w * cin)).map { _ in Int8.random(in: -128...127, using: &rng) }
+            let weights = (0..<(cout * k * k * cin)).map { _ in Int8.random(in: -127...127, using: &rng) }
+            let bias = (0..<cout).map { _ in Int32.random(in: -3000...3000, using: &rng) }
+            let multipliers = (0..<cout).map { _ in QuantizedMultiplier(real: Double.random(in: 0.001...0.02, using: &rng)) }
+            let m = multipliers.map(\.multiplier.raw), sh = multipliers.map(\.shift.raw)
+            var temporary = [Int8](repeating: 0, count: ch * cw * cout)
+            var want = [Int8](repeating: 0, count: oh * ow * cout), got = want
+            var scratch = [Int8](repeating: 77, count: conv2DMaxPoolS8ScratchByteCount(conv, pool))
+            bias.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { mp in sh.withUnsafeBufferPointer { sp in
+                let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: mp.baseAddress!, shift: sp.baseAddress!)
+                conv2DS8Reference(conv, input: input, weights: weights, requantization: q, output: &temporary)
+                maxPoolS8Reference(pool, input: temporary, output: &want)
+                conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, requantization: q, scratch: &scratch, output: &got)
+            }}}
+            #expect(got == want, "trial \(trial): conv \(k)/\(s) on \(h)x\(w), pool \(pk)/\(ps) pad \(pp)")
+        }
+    }
+}

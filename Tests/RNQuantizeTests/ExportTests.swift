@@ -145,3 +145,28 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
         }
     }
 }
+
+extension FusionTests {
+    /// The ImageNet stem streamed into its pool gives the same bytes as conv2d + max_pool.
+    @Test func streamedStemIsBitExactWithTheUnfusedPair() throws {
+        let arch = Architecture(kind: .resnet18, width: 4, stem: .imagenet, inputHeight: 45, inputWidth: 38, inputChannels: 3, classes: 6)
+        let (net, info, data) = Exporter.randomNetwork(arch, seed: 8, calibrationImages: 24)
+        let fused = try ModelBuffer(Exporter.export(net, info: info, calibration: data, options: ExportOptions(calibrationCount: 24)).bytes)
+        let plain = try ModelBuffer(Exporter.export(net, info: info, calibration: data,
+                                                    options: ExportOptions(calibrationCount: 24, fuseStemPool: false)).bytes)
+        #expect(fused.model.file.op(0).kind == .conv2DMaxPool && plain.model.file.op(1).kind == .maxPool)
+        #expect(fused.model.file.scratchBytes > 0 && fused.model.arenaBytes < plain.model.arenaBytes)
+        let arenaA = UnsafeMutableRawBufferPointer.allocate(byteCount: fused.model.arenaBytes, alignment: 16)
+        let arenaB = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.model.arenaBytes, alignment: 16)
+        defer { arenaA.deallocate(); arenaB.deallocate() }
+        let bytes = data.imageBytes
+        for image in 0..<12 {
+            var input = [Int8](repeating: 0, count: bytes)
+            fused.model.quantizeImage(pixels: Array(data.pixels[(image * bytes)..<((image + 1) * bytes)]), into: &input)
+            var a = [Int8](repeating: 0, count: 6), b = a
+            try fused.model.invoke(arena: arenaA, input: input, output: &a)
+            try plain.model.invoke(arena: arenaB, input: input, output: &b)
+            #expect(a == b, "image \(image)")
+        }
+    }
+}

@@ -134,7 +134,8 @@ enum rn_op_kind {
     RN_OP_ADD = 3,
     RN_OP_MAX_POOL = 4,
     RN_OP_GLOBAL_AVERAGE_POOL = 5,
-    RN_OP_CONV2D_ADD = 6        /* convolution fused with the residual add after it */
+    RN_OP_CONV2D_ADD = 6,       /* convolution fused with the residual add after it */
+    RN_OP_CONV2D_MAX_POOL = 7   /* convolution streamed row by row into the max pool after it */
 };
 
 /* What a layer callback receives, before (phase 0) and after (phase 1) each op. */

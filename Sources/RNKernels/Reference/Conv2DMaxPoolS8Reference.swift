@@ -1,0 +1,51 @@
+import RNFormat
+
+/// A convolution streamed into the max pool after it: exactly `conv2DS8Reference(conv, ...)`
+/// into a (CH, CW, C_out) temporary followed by `maxPoolS8Reference(pool, ...)`, but holding only
+/// `pool.window.kernelH` convolution rows at once, in `scratch` (a ring of rows: row r lives in
+/// slot r % kernelH). `conv.output` is the unstored convolution shape; `pool.input` equals it.
+/// - scratch: `conv2DMaxPoolS8ScratchByteCount(conv, pool)` bytes, contents irrelevant.
+/// - output:  (OH, OW, C_out), int8; must not alias `input` or `scratch`.
+public func conv2DMaxPoolS8Reference(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
+                                     weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                                     scratch: UnsafeMutablePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+    let rowBytes = conv.output.width * conv.output.channels
+    let slots = pool.window.kernelH
+    var nextRow = 0   // the next convolution row to compute
+    for py in 0..<pool.output.height {
+        let last = min(conv.output.height - 1, py * pool.window.strideH - pool.window.padTop + slots - 1)
+        while nextRow <= last {
+            let row = scratch + (nextRow % slots) * rowBytes
+            for ox in 0..<conv.output.width {
+                for c in 0..<conv.output.channels {
+                    row[ox * conv.output.channels + c] =
+                        conv2DS8ReferenceOutput(conv, input: input, weights: weights, requantization: q, y: nextRow, x: ox, channel: c)
+                }
+            }
+            nextRow += 1
+        }
+        for px in 0..<pool.output.width {
+            for c in 0..<conv.output.channels {
+                var best: Int32 = -128
+                for ky in 0..<pool.window.kernelH {
+                    let cy = py * pool.window.strideH - pool.window.padTop + ky
+                    if cy < 0 || cy >= conv.output.height { continue }
+                    let row = scratch + (cy % slots) * rowBytes
+                    for kx in 0..<pool.window.kernelW {
+                        let cx = px * pool.window.strideW - pool.window.padLeft + kx
+                        if cx < 0 || cx >= conv.output.width { continue }
+                        best = max(best, Int32(row[cx * conv.output.channels + c]))
+                    }
+                }
+                output[(py * pool.output.width + px) * conv.output.channels + c] =
+                    Int8(truncatingIfNeeded: pool.activation.clamp(best))
+            }
+        }
+    }
+}
+
+/// Scratch bytes of `conv2DMaxPoolS8Reference`: pool kernel_h rows of the convolution output.
+@inlinable
+public func conv2DMaxPoolS8ScratchByteCount(_ conv: Conv2DS8Params, _ pool: PoolS8Params) -> Int {
+    pool.window.kernelH * conv.output.width * conv.output.channels
+}
