@@ -119,7 +119,10 @@ public enum RNConvMaxPoolParam {
     public static let poolKernelAndStride = 5
     /// Bytes 0...3: pad_top, pad_left, pad_bottom, pad_right.
     public static let poolPadding = 6
-    public static let used = 7
+    /// Arena offset (16-byte aligned) of the ring of pool kernel_h convolution rows, planned
+    /// like a tensor that lives during this op only.
+    public static let ringOffset = 7
+    public static let used = 8
 }
 
 extension RNOp {

@@ -4,40 +4,48 @@
 /// t - 1 (its producer; the input from step -1) to its last reader (the output until the end).
 /// Placement is greedy by size, largest first, each tensor at the lowest 16-byte aligned offset
 /// free of every placed tensor whose lifetime meets its own; an add's (or conv2d_add's) output
-/// goes exactly over an input that dies there when that place is free. The runtime re-checks.
+/// goes exactly over an input that dies there when that place is free. Kernel rows rings
+/// (conv2d_max_pool) are placed the same way, live during their op only. The runtime re-checks.
 public enum ArenaPlanner {
     public struct Plan: Equatable {
         /// Arena offset of each tensor, 16-byte aligned.
         public var offsets: [Int]
-        /// Bytes for activations: the end of the highest tensor, rounded up to 16.
+        /// Arena offset of each conv2d_max_pool op's row ring, by op index.
+        public var ringOffsets: [Int: Int]
+        /// Bytes for activations: the end of the highest item, rounded up to 16.
         public var activationBytes: Int
     }
 
     public static func plan(_ graph: ModelGraph) -> Plan {
         let count = graph.tensors.count, opCount = graph.ops.count
-        var last = [Int](repeating: -1, count: count)
-        for (i, op) in graph.ops.enumerated() { for t in op.inputs { last[t] = i } }
-        last[graph.outputTensor] = opCount
-        let sizes = graph.tensors.map { ($0.byteCount + 15) & ~15 }
-        func meets(_ a: Int, _ b: Int) -> Bool { a - 1 <= last[b] && b - 1 <= last[a] }
+        var lastUse = [Int](repeating: -1, count: count)
+        for (i, op) in graph.ops.enumerated() { for t in op.inputs { lastUse[t] = i } }
+        lastUse[graph.outputTensor] = opCount
+        // Items to place: every tensor, then every ring (live during its op only).
+        let rings = (0..<opCount).filter { graph.ringBytes(op: $0) > 0 }
+        let sizes = graph.tensors.map { ($0.byteCount + 15) & ~15 } + rings.map { graph.ringBytes(op: $0) }
+        let first = (0..<count).map { $0 - 1 } + rings
+        let last = lastUse + rings
+        let items = sizes.count
+        func meets(_ a: Int, _ b: Int) -> Bool { first[a] <= last[b] && first[b] <= last[a] }
 
-        /// The input that `t`'s producer may overwrite (an add's input, a conv2d_add's residual)
-        /// because it dies there, if any.
+        /// The input that tensor `t`'s producer may overwrite (an add's input, a conv2d_add's
+        /// residual) because it dies there, if any.
         func inPlacePartner(_ t: Int) -> Int? {
-            guard t >= 1 else { return nil }
+            guard t >= 1, t < count else { return nil }
             switch graph.ops[t - 1] {
-            case .add(let a, let b, _, _, _): return [a, b].first { last[$0] == t - 1 }
-            case .conv2DAdd(_, let residual, _, _, _, _, _, _, _): return last[residual] == t - 1 ? residual : nil
+            case .add(let a, let b, _, _, _): return [a, b].first { lastUse[$0] == t - 1 }
+            case .conv2DAdd(_, let residual, _, _, _, _, _, _, _): return lastUse[residual] == t - 1 ? residual : nil
             default: return nil
             }
         }
 
-        var offsets = [Int](repeating: -1, count: count)
-        let order = (0..<count).sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+        var offsets = [Int](repeating: -1, count: items)
+        let order = (0..<items).sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
         for t in order {
-            let sharers = (0..<count).filter { inPlacePartner($0) == t || inPlacePartner(t) == $0 }
+            let sharers = (0..<items).filter { inPlacePartner($0) == t || inPlacePartner(t) == $0 }
             let placed = { (others: [Int]) in others.filter { offsets[$0] >= 0 && $0 != t && meets($0, t) } }
-            let others = placed(Array(0..<count)).filter { !sharers.contains($0) }
+            let others = placed(Array(0..<items)).filter { !sharers.contains($0) }
             func fits(_ at: Int) -> Bool {
                 others.allSatisfy { offsets[$0] + sizes[$0] <= at || at + sizes[t] <= offsets[$0] }
             }
@@ -48,13 +56,15 @@ public enum ArenaPlanner {
             }
             // First fit below every placed neighbour in time (sharers included, not in place).
             var at = 0
-            for o in placed(Array(0..<count)).sorted(by: { offsets[$0] < offsets[$1] })
+            for o in placed(Array(0..<items)).sorted(by: { offsets[$0] < offsets[$1] })
             where at + sizes[t] > offsets[o] && at < offsets[o] + sizes[o] {
                 at = offsets[o] + sizes[o]
             }
             offsets[t] = at
         }
-        let end = (0..<count).map { offsets[$0] + sizes[$0] }.max() ?? 0
-        return Plan(offsets: offsets, activationBytes: max(16, end))
+        let end = (0..<items).map { offsets[$0] + sizes[$0] }.max() ?? 0
+        var ringOffsets = [Int: Int]()
+        for (k, op) in rings.enumerated() { ringOffsets[op] = offsets[count + k] }
+        return Plan(offsets: Array(offsets[0..<count]), ringOffsets: ringOffsets, activationBytes: max(16, end))
     }
 }

@@ -100,15 +100,13 @@ public struct ModelGraph {
         provenance = []
     }
 
-    /// Kernel scratch the ops need at once (the largest need): conv2d_max_pool's row ring.
-    public var scratchBytes: Int {
-        ops.map { op -> Int in
-            guard case let .conv2DMaxPool(input, w, pool, _, _) = op else { return 0 }
-            let x = tensors[input]
-            let width = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
-            let channels = op.outputChannels(self)
-            return (pool.kernelH * width * channels + 15) / 16 * 16
-        }.max() ?? 0
+    /// Bytes of op `i`'s row ring (conv2d_max_pool: pool kernel_h convolution rows), rounded
+    /// up to 16; 0 for other ops.
+    public func ringBytes(op i: Int) -> Int {
+        guard case let .conv2DMaxPool(input, w, pool, _, _) = ops[i] else { return 0 }
+        let x = tensors[input]
+        let width = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+        return (pool.kernelH * width * ops[i].outputChannels(self) + 15) / 16 * 16
     }
 
     /// Appends an op writing a new tensor; returns the tensor's index.

@@ -12,7 +12,7 @@ public enum RNBWriter {
 
     /// The file's bytes. Throws if the runtime rejects what was written (a bug in the graph).
     public static func write(_ graph: ModelGraph) throws -> [UInt8] {
-        let scratchBytes = graph.scratchBytes
+        let scratchBytes = 0   // no kernel needs shared scratch yet; rings are planned per op
         let plan = ArenaPlanner.plan(graph)
         var w = ByteWriter()
         let tensorCount = graph.tensors.count, opCount = graph.ops.count
@@ -26,7 +26,7 @@ public enum RNBWriter {
         // MARK: constants, laid out first so that ops can point into them
         var constants = ByteWriter()
         var opParams = [[UInt32]]()
-        for op in graph.ops {
+        for (i, op) in graph.ops.enumerated() {
             switch op {
             case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _), .conv2DAdd(_, _, _, let weights, _, _, _, _, _),
                  .conv2DMaxPool(_, _, _, let weights, _):
@@ -51,7 +51,8 @@ public enum RNBWriter {
                 }
                 if case let .conv2DMaxPool(_, _, p, _, _) = op {
                     func pack(_ v: [Int]) -> UInt32 { v.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) } }
-                    params += [pack([p.kernelH, p.kernelW, p.strideH, p.strideW]), pack([p.padTop, p.padLeft, p.padBottom, p.padRight])]
+                    params += [pack([p.kernelH, p.kernelW, p.strideH, p.strideW]), pack([p.padTop, p.padLeft, p.padBottom, p.padRight]),
+                               UInt32(plan.ringOffsets[i]!)]
                 }
                 opParams.append(params)
             case .add(_, _, let leftShift, let m, _):

@@ -83,7 +83,7 @@ extension RNModel {
             conv2DMaxPoolS8Reference(convParams(op), convPoolParams(op), input: input,
                                      weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
                                      requantization: requantization(op),
-                                     scratch: (base + file.activationBytes).assumingMemoryBound(to: Int8.self), output: output)
+                                     scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self), output: output)
         case .conv2DAdd:
             conv2DAddS8Reference(convParams(op), convAddParams(op), input: input,
                                  weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),

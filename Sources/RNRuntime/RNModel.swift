@@ -127,6 +127,17 @@ public struct RNModel: Sendable {
                            activation: activation(op))
     }
 
+    /// Arena offset of a conv2d_max_pool's row ring.
+    @inlinable
+    func ringOffset(_ op: RNOp) -> Int { Int(bitPattern: UInt(op.param(RNConvMaxPoolParam.ringOffset))) }
+
+    /// Bytes of op `i`'s row ring (conv2d_max_pool), rounded up to 16; 0 for other ops.
+    public func ringBytes(op i: Int) -> Int {
+        let op = file.op(i)
+        guard op.kind == .conv2DMaxPool else { return 0 }
+        return (conv2DMaxPoolS8ScratchByteCount(convParams(op), convPoolParams(op)) + 15) & ~15
+    }
+
     /// The pool half of a conv2d_max_pool.
     @inlinable
     func convPoolParams(_ op: RNOp) -> PoolS8Params {

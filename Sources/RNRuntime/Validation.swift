@@ -128,10 +128,15 @@ extension RNModel {
         try checkWindow(op.poolWindow, i, input: intermediate, output: output)
         let w = op.window
         try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
-        // conv2DMaxPoolS8ScratchByteCount, with overflow checks for 32-bit targets.
+        // The ring: conv2DMaxPoolS8ScratchByteCount bytes (overflow-checked for 32-bit targets)
+        // inside the activation arena, aligned; overlaps are checked with the plan.
         let (row, overflowRow) = conv.output.width.multipliedReportingOverflow(by: output.channels)
-        let (scratch, overflow) = row.multipliedReportingOverflow(by: pool.window.kernelH)
-        guard !overflowRow, !overflow, scratch <= file.scratchBytes else { throw RNError(.badScratchSize, index: i, found: file.scratchBytes, limit: scratch) }
+        let (ring, overflow) = row.multipliedReportingOverflow(by: pool.window.kernelH)
+        let raw = op.param(RNConvMaxPoolParam.ringOffset)
+        guard !overflowRow, !overflow, ring < 0x7FFF_0000, raw < 0x8000_0000, raw & 15 == 0,
+              Int(bitPattern: UInt(raw)) <= file.activationBytes - ((ring + 15) & ~15) else {
+            throw RNError(.tensorOutsideArena, index: i, found: Int(truncatingIfNeeded: raw), limit: file.activationBytes)
+        }
     }
 
     func validateConvAdd(_ op: RNOp, _ i: Int) throws(RNError) {
@@ -219,6 +224,7 @@ extension RNModel {
     /// written exactly over an input at that input's last use where `mayWriteInPlace` allows. O(tensors x ops): tensor b can only meet tensor a
     /// (a < b) when b is born during a's life, b - 1 <= last(a).
     func validatePlan() throws(RNError) {
+        try validateRings()
         for a in 0..<file.tensorCount {
             let ta = file.tensor(a)
             let lastA = lifetime(of: a).last
@@ -236,9 +242,23 @@ extension RNModel {
         }
     }
 
+    /// Each conv2d_max_pool ring must not overlap any tensor live during its op.
+    func validateRings() throws(RNError) {
+        for i in 0..<file.opCount where file.op(i).kind == .conv2DMaxPool {
+            let start = ringOffset(file.op(i)), end = start + ringBytes(op: i)
+            for t in 0..<file.tensorCount {
+                let l = lifetime(of: t), tensor = file.tensor(t)
+                guard l.first <= i && i <= l.last else { continue }
+                if tensor.arenaOffset < end && start < tensor.arenaOffset + tensor.byteCount {
+                    throw RNError(.planOverlap, index: i, found: t)
+                }
+            }
+        }
+    }
+
     /// The least arena any valid plan of this graph needs: the largest number of 16-byte blocks
-    /// live at one step (each tensor rounded up to whole blocks; an op's output not counted when
-    /// an input it may overwrite dies there), times 16,
+    /// live at one step (each tensor rounded up to whole blocks, the step's row ring included; an
+    /// op's output not counted when an input it may overwrite dies there), times 16,
     /// plus the scratch bytes. O(ops^2 x tensors): host tools call it, the loader does not.
     public func computeLowerBound() -> Int {
         var peak = 0
@@ -248,6 +268,7 @@ extension RNModel {
                 let l = lifetime(of: t)
                 if l.first <= step && step <= l.last { live += (file.tensor(t).byteCount + 15) / 16 }
             }
+            if step >= 0 && step < file.opCount { live += ringBytes(op: step) / 16 }
             if step >= 0 && step < file.opCount {
                 let op = file.op(step)
                 func dies(_ t: Int) -> Bool { t >= 0 && lifetime(of: t).last == step && mayWriteInPlace(op: step, over: t) }

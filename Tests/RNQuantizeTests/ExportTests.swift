@@ -155,7 +155,7 @@ extension FusionTests {
         let plain = try ModelBuffer(Exporter.export(net, info: info, calibration: data,
                                                     options: ExportOptions(calibrationCount: 24, fuseStemPool: false)).bytes)
         #expect(fused.model.file.op(0).kind == .conv2DMaxPool && plain.model.file.op(1).kind == .maxPool)
-        #expect(fused.model.file.scratchBytes > 0 && fused.model.arenaBytes < plain.model.arenaBytes)
+        #expect(fused.model.ringBytes(op: 0) > 0 && fused.model.arenaBytes < plain.model.arenaBytes)
         let arenaA = UnsafeMutableRawBufferPointer.allocate(byteCount: fused.model.arenaBytes, alignment: 16)
         let arenaB = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.model.arenaBytes, alignment: 16)
         defer { arenaA.deallocate(); arenaB.deallocate() }

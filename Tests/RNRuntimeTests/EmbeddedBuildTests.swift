@@ -23,7 +23,7 @@ func runScript(_ path: String, _ arguments: [String] = []) throws -> (Int32, Str
     @Test func cProgramLinksAndMatchesGoldens() throws {
         let (status, output) = try runScript("Tools/c-link-test")
         #expect(status == 0, "\(output)")
-        #expect(output.components(separatedBy: "\nOK\n").count - 1 == 3, "\(output)")
+        #expect(output.components(separatedBy: "\nOK\n").count - 1 == 4, "\(output)")
         #expect(!output.contains("MISMATCH"))
     }
 

@@ -8,7 +8,7 @@ import RNRuntime
 import RNTestSupportC
 
 @Suite struct RuntimeTests {
-    static let goldenCases = ["tiny-resnet", "tiny-resnet-gray", "exported-resnet18-fused"]
+    static let goldenCases = ["tiny-resnet", "tiny-resnet-gray", "exported-resnet18-fused", "exported-resnet18-imagenet-stem"]
 
     @Test(arguments: goldenCases)
     func goldenOutputs(_ name: String) throws {

@@ -173,3 +173,24 @@ struct ModelPatch {
         #expect(status { p in p.tensor(3, RNBTensorRecord.arenaOffsetOffset, UInt32(p.file.tensor(2).arenaOffset)) } == .inPlaceNotAllowed)
     }
 }
+
+@Suite struct RingValidationTests {
+    static let model = try! Repo.bytes(Repo.golden("exported-resnet18-imagenet-stem", "model.rnb"))
+
+    @Test func conv2DMaxPoolRingIsChecked() {
+        let base = ModelPatch(Self.model)
+        #expect(base.status == .ok && base.file.op(0).kind == .conv2DMaxPool)
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
+            var p = ModelPatch(Self.model)
+            edit(&p)
+            return p.status
+        }
+        // Over the op's own input or output, misaligned, past the arena.
+        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(0).arenaOffset)) } == .planOverlap)
+        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(1).arenaOffset)) } == .planOverlap)
+        #expect(status { $0.param(0, RNConvMaxPoolParam.ringOffset, 8) } == .tensorOutsideArena)
+        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.activationBytes)) } == .tensorOutsideArena)
+        #expect(status { $0.param(0, RNConvMaxPoolParam.poolKernelAndStride, 0x0202_0000) } == .badWindow)   // pool kernel 0
+        #expect(status { $0.param(0, 9, 1) } == .opFieldNotZero)
+    }
+}

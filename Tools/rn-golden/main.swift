@@ -20,11 +20,11 @@ struct GoldenCase {
 }
 
 /// A random ResNet-18 exported by the real exporter: folded, calibrated, fused conv2d_add ops.
-func exportedRandom() -> ModelGraph {
-    let arch = Architecture(kind: .resnet18, width: 4, stem: .cifar, inputHeight: 16, inputWidth: 16, inputChannels: 3, classes: 10)
-    let (net, info, data) = Exporter.randomNetwork(arch, seed: 3, calibrationImages: 32)
+func exportedRandom(_ stem: Architecture.Stem, size: Int, seed: UInt64) -> ModelGraph {
+    let arch = Architecture(kind: .resnet18, width: 4, stem: stem, inputHeight: size, inputWidth: size, inputChannels: 3, classes: 10)
+    let (net, info, data) = Exporter.randomNetwork(arch, seed: seed, calibrationImages: 32)
     return try! Exporter.export(net, info: info, calibration: data, options: ExportOptions(calibrationCount: 32),
-                                provenance: [("generator", "rn-golden (Exporter.randomNetwork, seed 3)")]).graph
+                                provenance: [("generator", "rn-golden (Exporter.randomNetwork, seed \(seed))")]).graph
 }
 
 let cases = [
@@ -32,7 +32,8 @@ let cases = [
     GoldenCase(name: "tiny-resnet-gray", graph: SyntheticModelBuilder.tinyResNet(height: 9, width: 7, channels: 1,
                                                                                   stemWidth: 4, classes: 3, seed: 2),
                inputs: 3, seed: 12),
-    GoldenCase(name: "exported-resnet18-fused", graph: exportedRandom(), inputs: 3, seed: 13),
+    GoldenCase(name: "exported-resnet18-fused", graph: exportedRandom(.cifar, size: 16, seed: 3), inputs: 3, seed: 13),
+    GoldenCase(name: "exported-resnet18-imagenet-stem", graph: exportedRandom(.imagenet, size: 40, seed: 4), inputs: 3, seed: 14),
 ]
 
 let root = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "Tests/Golden")

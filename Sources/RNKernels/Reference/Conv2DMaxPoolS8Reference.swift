@@ -4,7 +4,8 @@ import RNFormat
 /// into a (CH, CW, C_out) temporary followed by `maxPoolS8Reference(pool, ...)`, but holding only
 /// `pool.window.kernelH` convolution rows at once, in `scratch` (a ring of rows: row r lives in
 /// slot r % kernelH). `conv.output` is the unstored convolution shape; `pool.input` equals it.
-/// - scratch: `conv2DMaxPoolS8ScratchByteCount(conv, pool)` bytes, contents irrelevant.
+/// - scratch: `conv2DMaxPoolS8ScratchByteCount(conv, pool)` bytes, contents irrelevant (the
+///   runtime places it in the arena where the plan says, slot 7 of the op).
 /// - output:  (OH, OW, C_out), int8; must not alias `input` or `scratch`.
 public func conv2DMaxPoolS8Reference(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
                                      weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
