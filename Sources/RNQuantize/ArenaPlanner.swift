@@ -2,8 +2,9 @@
 ///
 /// Lifetimes follow the runtime's rule (RNRuntime/Validation.swift): tensor t lives from step
 /// t - 1 (its producer; the input from step -1) to its last reader (the output until the end).
-/// Placement is greedy by size, largest first, each tensor at the lowest 16-byte aligned offset
-/// free of every placed tensor whose lifetime meets its own; an add's (or conv2d_add's) output
+/// Placement is greedy (in four orders: largest, most byte-steps, longest-lived, earliest first;
+/// the smallest arena wins), each tensor at the lowest 16-byte aligned offset free of every
+/// placed tensor whose lifetime meets its own; an add's (or conv2d_add's) output
 /// goes exactly over an input that dies there when that place is free. Kernel rows rings
 /// (conv2d_max_pool) are placed the same way, live during their op only. The runtime re-checks.
 public enum ArenaPlanner {
@@ -40,8 +41,29 @@ public enum ArenaPlanner {
             }
         }
 
+        // Greedy placement in several orders; the smallest arena wins.
+        func duration(_ k: Int) -> Int { last[k] - first[k] }
+        let orders: [(Int, Int) -> Bool] = [
+            { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 },                                  // largest first
+            { sizes[$0] * (duration($0) + 1) != sizes[$1] * (duration($1) + 1)
+                ? sizes[$0] * (duration($0) + 1) > sizes[$1] * (duration($1) + 1) : $0 < $1 },            // most byte-steps first
+            { duration($0) != duration($1) ? duration($0) > duration($1) : sizes[$0] > sizes[$1] },      // longest-lived first
+            { first[$0] != first[$1] ? first[$0] < first[$1] : sizes[$0] > sizes[$1] },                  // in computation order
+        ]
+        var best: [Int] = []
+        var bestEnd = Int.max
+        for order in orders {
+            let offsets = placeGreedily((0..<items).sorted(by: order))
+            let end = (0..<items).map { offsets[$0] + sizes[$0] }.max() ?? 0
+            if end < bestEnd { bestEnd = end; best = offsets }
+        }
+        var ringOffsets = [Int: Int]()
+        for (k, op) in rings.enumerated() { ringOffsets[op] = best[count + k] }
+        return Plan(offsets: Array(best[0..<count]), ringOffsets: ringOffsets, activationBytes: max(16, bestEnd))
+
+        /// Each item in `order` at the lowest offset free of the placed items it meets in time.
+        func placeGreedily(_ order: [Int]) -> [Int] {
         var offsets = [Int](repeating: -1, count: items)
-        let order = (0..<items).sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
         for t in order {
             let sharers = (0..<items).filter { inPlacePartner($0) == t || inPlacePartner(t) == $0 }
             let placed = { (others: [Int]) in others.filter { offsets[$0] >= 0 && $0 != t && meets($0, t) } }
@@ -62,9 +84,7 @@ public enum ArenaPlanner {
             }
             offsets[t] = at
         }
-        let end = (0..<items).map { offsets[$0] + sizes[$0] }.max() ?? 0
-        var ringOffsets = [Int: Int]()
-        for (k, op) in rings.enumerated() { ringOffsets[op] = offsets[count + k] }
-        return Plan(offsets: Array(offsets[0..<count]), ringOffsets: ringOffsets, activationBytes: max(16, end))
+        return offsets
+        }
     }
 }
