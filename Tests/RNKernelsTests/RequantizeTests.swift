@@ -83,6 +83,23 @@ func rdbpotOracle(_ x: Int32, _ e: Int32) -> Int32 {
         }
     }
 
+    /// Real multiplier -> (Q31, shift) -> real: relative error within half a Q31 step, and the
+    /// fixed-point product within 1 of the exactly rounded real product.
+    @Test func multiplierDerivationRoundTrips() {
+        var rng = SeededRandom(seed: 12)
+        for _ in 0..<20_000 {
+            let real = Double(sign: .plus, exponent: Int.random(in: -30...20, using: &rng),
+                              significand: Double.random(in: 1..<2, using: &rng))
+            let m = QuantizedMultiplier(real: real)
+            #expect(m.isValid)
+            #expect(abs(m.real - real) / real <= 0x1p-31, "\(real)")
+            let x = Int32.random(in: -100_000...100_000, using: &rng)
+            let exact = (Double(x) * real)
+            guard abs(exact) < 1e9 else { continue }
+            #expect(abs(Double(requantize(x, by: m)) - exact.rounded()) <= 1, "\(x) * \(real)")
+        }
+    }
+
     @Test func thirtyTwoBitArithmeticMatchesInt64Oracle() {
         var rng = SeededRandom(seed: 7)
         let edges: [Int32] = [0, 1, -1, 2, -2, .max, .min, .max - 1, .min + 1, 1 << 30, -(1 << 30), 1 << 15, 3, -3]
