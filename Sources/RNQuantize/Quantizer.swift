@@ -69,17 +69,12 @@ public struct Quantizer {
         var i = 0
         while i < model.ops.count {
             let name = model.names[i], t = i + 1
-            if fuseStemPool, let (fused, out) = try fusedConvMaxPool(at: i, graph: graph, map: map) {
-                graph.append(fused, output: out)
-                graph.names.append(model.names[i] + "+pool")
-                graph.ranges.append(ranges[i + 2])
-                map += [-1, graph.tensors.count - 1]
-                i += 2
-                continue
-            }
-            if fuseResidualAdds, let (fused, out) = try fusedConvAdd(at: i, graph: graph, map: map) {
-                graph.append(fused, output: out)
-                graph.names.append(model.names[i] + "+add")
+            // A fused pair replaces folded ops i and i + 1; the first one's output is never stored.
+            let fused = try (fuseStemPool ? fusedConvMaxPool(at: i, graph: graph, map: map) : nil).map { ($0, "+pool") }
+                ?? (fuseResidualAdds ? fusedConvAdd(at: i, graph: graph, map: map) : nil).map { ($0, "+add") }
+            if let ((op, out), suffix) = fused {
+                graph.append(op, output: out)
+                graph.names.append(name + suffix)
                 graph.ranges.append(ranges[i + 2])
                 map += [-1, graph.tensors.count - 1]
                 i += 2
