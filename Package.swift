@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "rn-inspect", targets: ["rn-inspect"]),
         .executable(name: "rn-train", targets: ["rn-train"]),
         .executable(name: "rn-export", targets: ["rn-export"]),
+        .executable(name: "rn-drift", targets: ["rn-drift"]),
     ],
     targets: [
         // MARK: device
@@ -37,11 +38,14 @@ let package = Package(
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNQuantize", dependencies: ["RNFormat", "RNKernels", "RNRuntime", "RNTrain", "RNTrainKernels"],
                 swiftSettings: [.swiftLanguageMode(.v5)], linkerSettings: [.linkedLibrary("m")]),
-        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
+        .target(name: "RNDrift", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels", "RNDrift"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
         .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-export", dependencies: ["RNCommandLine"]),
+        .executableTarget(name: "rn-drift", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),

@@ -39,9 +39,11 @@ public struct FoldedModel {
         }
     }
 
-    public var ops: [Op] = []
+    public private(set) var ops: [Op] = []
     /// Op names for reports: "stem", "block3.conv2", "block3.shortcut", "fc"...
-    public var names: [String] = []
+    public private(set) var names: [String] = []
+    /// A float convolution layer per conv op, holding its folded weights.
+    var convolutions: [Int: Conv2D] = [:]
     public let architecture: Architecture
     public let info: CheckpointInfo
 
@@ -92,49 +94,62 @@ public struct FoldedModel {
             throw ExportError("fc: weights are not finite")
         }
         _ = emit(.fullyConnected(input: current, weights: fc.weight.value, bias: fc.bias.value, outputs: fc.outFeatures), "fc")
+        var seed = SeededRandom(seed: 0)
+        var channels = [architecture.inputChannels]
+        for (i, op) in ops.enumerated() {
+            switch op {
+            case let .conv(input, weights, _, outChannels, kernel, stride, padding, _):
+                let conv = Conv2D(channels[input], outChannels, kernel: kernel, stride: stride, padding: padding, rng: &seed)
+                conv.weight.value = weights
+                convolutions[i] = conv
+                channels.append(outChannels)
+            case .fullyConnected(_, _, _, let outputs): channels.append(outputs)
+            case .add(let a, _, _): channels.append(channels[a])
+            case .maxPool(let input, _, _, _), .globalAveragePool(let input): channels.append(channels[input])
+            }
+        }
     }
 
     /// Runs a batch (N, H, W, C) of normalised images; returns every tensor, index 0 the input.
     public func run(_ x: Tensor) -> [Tensor] {
         var tensors = [x]
-        for op in ops {
-            switch op {
-            case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu):
-                let src = tensors[input]
-                var seed = SeededRandom(seed: 0)
-                let conv = Conv2D(src.c, outChannels, kernel: kernel, stride: stride, padding: padding, rng: &seed)
-                conv.weight.value = weights
-                let y = conv.forward(src, training: false)
-                let c = outChannels
-                for r in 0..<y.rows {
-                    let row = y.pointer + r * c
-                    for ch in 0..<c { row[ch] = relu ? max(0, row[ch] + bias[ch]) : row[ch] + bias[ch] }
-                }
-                tensors.append(y)
-            case let .add(a, b, relu):
-                let y = Tensor.like(tensors[a], zeroed: false)
-                for i in 0..<y.count {
-                    let v = tensors[a].data[i] + tensors[b].data[i]
-                    y.data[i] = relu ? max(0, v) : v
-                }
-                tensors.append(y)
-            case let .maxPool(input, kernel, stride, padding):
-                tensors.append(MaxPool(kernel: kernel, stride: stride, padding: padding).forward(tensors[input], training: false))
-            case .globalAveragePool(let input):
-                tensors.append(GlobalAveragePool().forward(tensors[input], training: false))
-            case let .fullyConnected(input, weights, bias, outputs):
-                let src = tensors[input]
-                let features = src.h * src.w * src.c
-                let y = Tensor(n: src.n, h: 1, w: 1, c: outputs)
-                for b in 0..<src.n { for k in 0..<outputs { y.data[b * outputs + k] = bias[k] } }
-                weights.withUnsafeBufferPointer { w in
-                    sgemm(transA: false, transB: true, m: src.n, n: outputs, k: features, a: src.pointer, lda: features,
-                          b: w.baseAddress!, ldb: features, c: y.pointer, ldc: outputs, accumulate: true)
-                }
-                tensors.append(y)
-            }
-        }
+        for i in ops.indices { tensors.append(run(op: i, tensors)) }
         return tensors
+    }
+
+    /// Op `i` on `tensors` (indexed like the model; only the op's inputs are read).
+    public func run(op i: Int, _ tensors: [Tensor]) -> Tensor {
+        switch ops[i] {
+        case let .conv(input, _, bias, outChannels, _, _, _, relu):
+            let y = convolutions[i]!.forward(tensors[input], training: false)
+            let c = outChannels
+            for r in 0..<y.rows {
+                let row = y.pointer + r * c
+                for ch in 0..<c { row[ch] = relu ? max(0, row[ch] + bias[ch]) : row[ch] + bias[ch] }
+            }
+            return y
+        case let .add(a, b, relu):
+            let y = Tensor.like(tensors[a], zeroed: false)
+            for k in 0..<y.count {
+                let v = tensors[a].data[k] + tensors[b].data[k]
+                y.data[k] = relu ? max(0, v) : v
+            }
+            return y
+        case let .maxPool(input, kernel, stride, padding):
+            return MaxPool(kernel: kernel, stride: stride, padding: padding).forward(tensors[input], training: false)
+        case .globalAveragePool(let input):
+            return GlobalAveragePool().forward(tensors[input], training: false)
+        case let .fullyConnected(input, weights, bias, outputs):
+            let src = tensors[input]
+            let features = src.h * src.w * src.c
+            let y = Tensor(n: src.n, h: 1, w: 1, c: outputs)
+            for b in 0..<src.n { for k in 0..<outputs { y.data[b * outputs + k] = bias[k] } }
+            weights.withUnsafeBufferPointer { w in
+                sgemm(transA: false, transB: true, m: src.n, n: outputs, k: features, a: src.pointer, lda: features,
+                      b: w.baseAddress!, ldb: features, c: y.pointer, ldc: outputs, accumulate: true)
+            }
+            return y
+        }
     }
 }
 
