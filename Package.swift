@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "RNInflateTests", dependencies: ["RNInflate"], exclude: ["Fixtures"]),
         .testTarget(name: "RNQuantizeTests", dependencies: ["RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNKernels"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
                     dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC", "RNTrain"]),
