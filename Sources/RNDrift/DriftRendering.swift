@@ -95,13 +95,17 @@ extension DriftReport {
         func confusion(_ m: [[Int]], _ name: String) -> String {
             let cell = 26.0, k = m.count, margin = 110.0
             let peak = Double(max(1, m.flatMap { $0 }.max() ?? 1))
-            var svg = "<svg class=\"chart confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(margin + cell * Double(k) + 10))\" height=\"\(Int(margin + cell * Double(k) + 10))\" font-family=\"sans-serif\" font-size=\"10\">"
+            var svg = "<svg class=\"chart confusion\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(margin + cell * Double(k) + 50))\" height=\"\(Int(margin + cell * Double(k) + 10))\" font-family=\"sans-serif\" font-size=\"10\">"
             svg += "<text x=\"\(Int(margin))\" y=\"14\" font-size=\"13\">\(name): rows true, columns predicted</text>"
+            for c in 0..<k {
+                let x = margin + cell * (Double(c) + 0.6), y = margin - 4
+                svg += "<text x=\"\(f(x, 1))\" y=\"\(f(y, 1))\" transform=\"rotate(-60 \(f(x, 1)) \(f(y, 1)))\">\(esc(labels[c]))</text>"
+            }
             for r in 0..<k {
                 svg += "<text x=\"\(Int(margin - 4))\" y=\"\(f(margin + cell * Double(r) + cell * 0.65, 1))\" text-anchor=\"end\">\(esc(labels[r]))</text>"
                 for c in 0..<k {
                     let shade = Int(255 - 215 * Double(m[r][c]) / peak)
-                    svg += "<rect class=\"cell\" x=\"\(f(margin + cell * Double(c), 1))\" y=\"\(f(margin + cell * Double(r), 1))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(shade),\(shade),255)\" stroke=\"#fff\"><title>\(esc(labels[r])) as \(esc(labels[c])): \(m[r][c])</title></rect>"
+                    svg += "<rect class=\"cell\" x=\"\(f(margin + cell * Double(c), 1))\" y=\"\(f(margin + cell * Double(r), 1))\" width=\"\(cell)\" height=\"\(cell)\" fill=\"rgb(\(shade),\(shade),255)\" stroke=\"#ccc\"><title>\(esc(labels[r])) as \(esc(labels[c])): \(m[r][c])</title></rect>"
                     if m[r][c] > 0 {
                         svg += "<text x=\"\(f(margin + cell * (Double(c) + 0.5), 1))\" y=\"\(f(margin + cell * (Double(r) + 0.65), 1))\" text-anchor=\"middle\" font-size=\"8\">\(m[r][c])</text>"
                     }
