@@ -133,8 +133,10 @@ public func measureDrift(net: ResNet, info: CheckpointInfo, model: RNModel, data
     let done = NSLock()
     var finished = 0
     let batcher = BatchMaker(mean: info.mean, std: info.std)
+    // Parallel over images instead of inside each float op. (Process-wide: other work running
+    // at the same time gets one GEMM thread until this returns.)
     let saveThreads = TrainThreads.count
-    TrainThreads.count = 1   // parallel over images instead
+    TrainThreads.count = 1
     defer { TrainThreads.count = saveThreads }
     parallelFor(threads) { thread in
         let folded = foldeds[thread]

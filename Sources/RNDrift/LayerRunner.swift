@@ -6,11 +6,22 @@ import RNTrain
 /// Runs the int8 model on one image through the runtime, keeping every op's int8 output, and
 /// optionally each op's float result on the dequantised int8 inputs ("alone") or one op replaced
 /// by that float result, requantised ("kept in float").
-struct LayerRunner {
+final class LayerRunner {
     let model: RNModel
     let folded: FoldedModel
     /// Folded ops computed by each int8 op.
     let cover: [[Int]]
+    /// One arena for every run of this runner (one runner per thread).
+    let arena: UnsafeMutableRawBufferPointer
+
+    init(model: RNModel, folded: FoldedModel, cover: [[Int]]) {
+        self.model = model
+        self.folded = folded
+        self.cover = cover
+        arena = .allocate(byteCount: model.arenaBytes, alignment: 16)
+    }
+
+    deinit { arena.deallocate() }
 
     struct Result {
         var outputs: [[Int8]]
@@ -46,8 +57,6 @@ struct LayerRunner {
     }
 
     func run(pixels: [UInt8], alone: Bool, floatLayer: Int = -1) -> Result {
-        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: model.arenaBytes, alignment: 16)
-        defer { arena.deallocate() }
         var input = [Int8](repeating: 0, count: model.input.byteCount)
         model.quantizeImage(pixels: pixels, into: &input)
         var output = [Int8](repeating: 0, count: model.output.byteCount)
