@@ -67,7 +67,7 @@ extension RNModel {
         let input = tensorData(op.input0)
         switch op.kind {
         case .conv2D:
-            conv2DS8Reference(convParams(op), input: input,
+            conv2DS8(convParams(op), input: input,
                               weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
                               requantization: requantization(op), output: output)
         case .fullyConnected:
@@ -85,7 +85,7 @@ extension RNModel {
                                      requantization: requantization(op),
                                      scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self), output: output)
         case .conv2DAdd:
-            conv2DAddS8Reference(convParams(op), convAddParams(op), input: input,
+            conv2DAddS8(convParams(op), convAddParams(op), input: input,
                                  weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
                                  requantization: requantization(op), residual: tensorData(op.input1), output: output)
         case .maxPool:

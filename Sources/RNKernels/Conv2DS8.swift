@@ -1,0 +1,25 @@
+// Dispatchers: the fastest kernel that takes a layer's shape, else the reference. Every kernel
+// named here has a randomized bit-exactness test against its reference twin.
+
+/// 2-D convolution; see `conv2DS8Reference` for the contract.
+@inlinable
+public func conv2DS8(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                     requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+    if p.input.channels >= 16 {
+        conv2DS8ChannelDot(p, input: input, weights: weights, requantization: q, output: output)
+    } else {
+        conv2DS8Reference(p, input: input, weights: weights, requantization: q, output: output)
+    }
+}
+
+/// Convolution fused with a residual add; see `conv2DAddS8Reference` for the contract.
+@inlinable
+public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                        requantization q: PerChannelRequantization, residual: UnsafePointer<Int8>,
+                        output: UnsafeMutablePointer<Int8>) {
+    if conv.input.channels >= 16 {
+        conv2DAddS8ChannelDot(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
+    } else {
+        conv2DAddS8Reference(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
+    }
+}

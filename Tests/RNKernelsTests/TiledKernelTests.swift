@@ -1,0 +1,81 @@
+import Testing
+import RNFormat
+import RNKernels
+import RNQuantize
+import RNTrain
+
+/// Every fast kernel against its reference twin over random shapes: odd sizes, 1 to 7 pixel
+/// widths, channel counts that are not multiples of 16, asymmetric padding, strides 1 and 2.
+@Suite struct TiledKernelTests {
+    struct Case {
+        var conv: Conv2DS8Params
+        var input: [Int8], weights: [Int8], bias: [Int32], multiplier: [Int32], shift: [Int32]
+    }
+
+    static func randomCase(_ rng: inout SeededRandom) -> Case {
+        let h = Int.random(in: 1...9, using: &rng), w = Int.random(in: 1...7, using: &rng)
+        let cin = Int.random(in: 16...70, using: &rng), cout = Int.random(in: 1...20, using: &rng)
+        let kh = [1, 3, 3, 5][Int.random(in: 0...3, using: &rng)], kw = [1, 3, 3, 2][Int.random(in: 0...3, using: &rng)]
+        let s = Int.random(in: 1...2, using: &rng)
+        let window = RNWindow(kernelH: kh, kernelW: kw, strideH: s, strideW: Int.random(in: 1...2, using: &rng),
+                              padTop: Int.random(in: 0..<kh, using: &rng), padLeft: Int.random(in: 0..<kw, using: &rng),
+                              padBottom: Int.random(in: 0..<kh, using: &rng), padRight: Int.random(in: 0..<kw, using: &rng))
+        let oh = windowOutputSize(h, kernel: kh, stride: window.strideH, padBefore: window.padTop, padAfter: window.padBottom)
+        let ow = windowOutputSize(w, kernel: kw, stride: window.strideW, padBefore: window.padLeft, padAfter: window.padRight)
+        let zp = Int32.random(in: -128...127, using: &rng)
+        let conv = Conv2DS8Params(input: .init(height: h, width: w, channels: cin),
+                                  output: .init(height: max(oh, 0), width: max(ow, 0), channels: cout), window: window,
+                                  inputZeroPoint: Int32.random(in: -128...127, using: &rng), outputZeroPoint: zp,
+                                  activation: Bool.random(using: &rng) ? ActivationRange(min: zp, max: 127) : .none)
+        let multipliers = (0..<cout).map { _ in QuantizedMultiplier(real: Double.random(in: 1e-5...0.01, using: &rng)) }
+        return Case(conv: conv, input: (0..<(h * w * cin)).map { _ in Int8.random(in: -128...127, using: &rng) },
+                    weights: (0..<(cout * kh * kw * cin)).map { _ in Int8.random(in: -127...127, using: &rng) },
+                    bias: (0..<cout).map { _ in Int32.random(in: -50_000...50_000, using: &rng) },
+                    multiplier: multipliers.map(\.multiplier.raw), shift: multipliers.map(\.shift.raw))
+    }
+
+    @Test func channelDotConvMatchesReference() {
+        var rng = SeededRandom(seed: 71)
+        var checked = 0
+        for trial in 0..<300 {
+            let c = Self.randomCase(&rng)
+            guard c.conv.output.height > 0, c.conv.output.width > 0 else { continue }
+            var want = [Int8](repeating: 0, count: c.conv.output.elementCount), got = want
+            c.bias.withUnsafeBufferPointer { b in c.multiplier.withUnsafeBufferPointer { m in c.shift.withUnsafeBufferPointer { s in
+                let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: m.baseAddress!, shift: s.baseAddress!)
+                conv2DS8Reference(c.conv, input: c.input, weights: c.weights, requantization: q, output: &want)
+                conv2DS8(c.conv, input: c.input, weights: c.weights, requantization: q, output: &got)
+            }}}
+            #expect(got == want, "trial \(trial): \(c.conv.input) -> \(c.conv.output), \(c.conv.window)")
+            checked += 1
+        }
+        #expect(checked > 250)
+    }
+
+    @Test func channelDotConvAddMatchesReference() {
+        var rng = SeededRandom(seed: 72)
+        for trial in 0..<150 {
+            let c = Self.randomCase(&rng)
+            guard c.conv.output.height > 0, c.conv.output.width > 0 else { continue }
+            var conv = c.conv
+            conv.activation = .none
+            let n = conv.output.elementCount
+            let add = AddS8Params(count: n, input0ZeroPoint: conv.outputZeroPoint, input1ZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                  outputZeroPoint: -128, leftShift: 20, input0: QuantizedMultiplier(real: 0.4),
+                                  input1: QuantizedMultiplier(real: 0.5), output: QuantizedMultiplier(real: 3e-6),
+                                  activation: ActivationRange(min: -128, max: 127))
+            let residual = (0..<n).map { _ in Int8.random(in: -128...127, using: &rng) }
+            var want = [Int8](repeating: 0, count: n)
+            var inPlace = residual
+            c.bias.withUnsafeBufferPointer { b in c.multiplier.withUnsafeBufferPointer { m in c.shift.withUnsafeBufferPointer { s in
+                let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: m.baseAddress!, shift: s.baseAddress!)
+                conv2DAddS8Reference(conv, add, input: c.input, weights: c.weights, requantization: q, residual: residual, output: &want)
+                inPlace.withUnsafeMutableBufferPointer { r in
+                    conv2DAddS8(conv, add, input: c.input, weights: c.weights, requantization: q,
+                                residual: UnsafePointer(r.baseAddress!), output: r.baseAddress!)
+                }
+            }}}
+            #expect(inPlace == want, "trial \(trial)")
+        }
+    }
+}
