@@ -90,7 +90,7 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, [UInt8]) = {
         let (otherNet, _, _) = Exporter.randomNetwork(other, seed: 1, calibrationImages: 8)
         let buffer = try ModelBuffer(bytes)
         #expect(throws: DriftError.self) { try measureDrift(net: otherNet, info: info, model: buffer.model, data: test) }
-        let cifar = try loadCIFAR10(paths: [repository.deletingLastPathComponent().appendingPathComponent("shared/data/cifar10/test_batch_first20.bin").path])
+        let cifar = try loadCIFAR10(paths: [repository.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path])
         #expect(throws: DriftError.self) { try measureDrift(net: net, info: info, model: buffer.model, data: cifar) }
         #expect(throws: DriftError.self) { try measureDrift(net: net, info: info, model: buffer.model, data: test.prefix(0)) }
     }

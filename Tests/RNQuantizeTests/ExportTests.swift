@@ -108,7 +108,7 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
 
     @Test func badExportInputs() throws {
         let (net, info, train, _) = trained
-        let cifar = try loadCIFAR10(paths: [repository.deletingLastPathComponent().appendingPathComponent("shared/data/cifar10/test_batch_first20.bin").path])
+        let cifar = try loadCIFAR10(paths: [repository.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path])
         #expect(throws: ExportError.self) { try Exporter.export(net, info: info, calibration: cifar, options: ExportOptions()) }
         let (broken, _) = try RNF.decode(try RNF.encode(net, info: info), path: "copy")
         broken.blocks[1].first.conv.weight.value[3] = .nan

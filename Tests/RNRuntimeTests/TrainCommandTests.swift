@@ -41,7 +41,7 @@ import Testing
         let result = try JSONSerialization.jsonObject(with: Data(evaluated.1.utf8)) as? [String: Any]
         #expect(result?["images"] as? Int == 100 && (result?["per_class"] as? [Any])?.count == 10)
         let wrongData = try runTool("rn-train", ["--evaluate", model, "--data",
-                                                 Repo.root.deletingLastPathComponent().appendingPathComponent("shared/data/cifar10/test_batch_first20.bin").path])
+                                                 Repo.root.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path])
         #expect(wrongData.0 == 1 && wrongData.2.contains("model expects 28x28x1 images"))
         // A damaged checkpoint is refused by --resume with the file named.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: model))

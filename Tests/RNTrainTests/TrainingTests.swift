@@ -5,7 +5,7 @@ import RNTrainKernels
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 let sampleDirectory = repoRoot.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
-let sharedData = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data").path
+let cifarSample = repoRoot.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path
 
 @Suite struct TrainingTests {
     /// A small network on 512 real Fashion-MNIST images: the loss must fall and accuracy must
@@ -61,8 +61,7 @@ let sharedData = repoRoot.deletingLastPathComponent().appendingPathComponent("sh
     }
 
     @Test func cifar10BinaryRecords() throws {
-        let path = sharedData + "/cifar10/test_batch_first20.bin"
-        guard FileManager.default.fileExists(atPath: path) else { return }
+        let path = cifarSample
         let data = try loadCIFAR10(paths: [path])
         #expect(data.count == 20 && data.height == 32 && data.channels == 3)
         // The first CIFAR-10 test images are a cat, a ship, a ship, an airplane (file names in shared/data).
