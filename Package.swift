@@ -52,12 +52,13 @@ let package = Package(
 
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),
+        .target(name: "RNTestSupport", dependencies: ["RNTrain"], path: "Tests/RNTestSupport"),
         .testTarget(name: "RNFormatTests", dependencies: ["RNFormat", "RNQuantize", "RNRuntime", "RNTrain"]),
         .testTarget(name: "RNTrainTests", dependencies: ["RNTrainKernels", "RNTrain"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNInflateTests", dependencies: ["RNInflate"], exclude: ["Fixtures"]),
-        .testTarget(name: "RNQuantizeTests", dependencies: ["RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNKernels"],
+        .testTarget(name: "RNQuantizeTests", dependencies: ["RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNKernels", "RNTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat"],
+        .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",

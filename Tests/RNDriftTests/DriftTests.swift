@@ -5,20 +5,11 @@ import RNFormat
 import RNQuantize
 import RNRuntime
 import RNTrain
+import RNTestSupport
 
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let sample = repository.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
-
-/// A small ResNet trained one epoch on the bundled sample, and its int8 export.
+/// A small trained ResNet, a slice of the test split, and its int8 export.
 let trained: (ResNet, CheckpointInfo, ImageDataset, [UInt8]) = {
-    let (train, test) = try! loadFashionMNIST(directory: sample)
-    let arch = Architecture(kind: .resnet18, width: 4, stem: .cifar, inputHeight: 28, inputWidth: 28, inputChannels: 1, classes: 10)
-    let net = ResNet(arch, seed: 21)
-    let (mean, std) = train.channelStatistics()
-    var trainer = Trainer(net: net, schedule: LearningRateSchedule(kind: .cosine, base: 0.1, warmupSteps: 0, totalSteps: 31),
-                          batchSize: 32, batcher: BatchMaker(mean: mean, std: std, cropPadding: 2, flip: true), seed: 21)
-    _ = trainer.runEpoch(0, epochs: 1, train: train, test: test.prefix(20)) { _ in }
-    let info = CheckpointInfo(labels: train.classNames, mean: mean, std: std)
+    let (net, info, train, test) = trainedTinyModel(seed: 21)
     let bytes = try! Exporter.export(net, info: info, calibration: train, options: ExportOptions(calibrationCount: 200)).bytes
     return (net, info, test.prefix(120), bytes)
 }()
@@ -90,7 +81,7 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, [UInt8]) = {
         let (otherNet, _, _) = Exporter.randomNetwork(other, seed: 1, calibrationImages: 8)
         let buffer = try ModelBuffer(bytes)
         #expect(throws: DriftError.self) { try measureDrift(net: otherNet, info: info, model: buffer.model, data: test) }
-        let cifar = try loadCIFAR10(paths: [repository.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path])
+        let cifar = try loadCIFAR10(paths: [cifarSample])
         #expect(throws: DriftError.self) { try measureDrift(net: net, info: info, model: buffer.model, data: cifar) }
         #expect(throws: DriftError.self) { try measureDrift(net: net, info: info, model: buffer.model, data: test.prefix(0)) }
     }

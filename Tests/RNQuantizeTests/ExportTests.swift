@@ -5,22 +5,10 @@ import RNKernels
 @testable import RNQuantize
 import RNRuntime
 import RNTrain
+import RNTestSupport
 
-let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let sample = repository.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
-
-/// A small ResNet trained for one epoch on the bundled sample, so that batch-norm statistics,
-/// weights and activations are realistic. Built once per process.
-let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
-    let (train, test) = try! loadFashionMNIST(directory: sample)
-    let arch = Architecture(kind: .resnet18, width: 4, stem: .cifar, inputHeight: 28, inputWidth: 28, inputChannels: 1, classes: 10)
-    let net = ResNet(arch, seed: 11)
-    let (mean, std) = train.channelStatistics()
-    var trainer = Trainer(net: net, schedule: LearningRateSchedule(kind: .cosine, base: 0.1, warmupSteps: 0, totalSteps: 31),
-                          batchSize: 32, batcher: BatchMaker(mean: mean, std: std, cropPadding: 2, flip: true), seed: 11)
-    _ = trainer.runEpoch(0, epochs: 1, train: train, test: test.prefix(50)) { _ in }
-    return (net, CheckpointInfo(labels: train.classNames, mean: mean, std: std), train, test)
-}()
+/// A small trained ResNet with the sample's splits, built once per process.
+let trained = trainedTinyModel(seed: 11)
 
 /// Serialized: the tests share one trained network, and forward passes cache into its layers.
 @Suite(.serialized) struct ExportTests {
@@ -108,7 +96,7 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, ImageDataset) = {
 
     @Test func badExportInputs() throws {
         let (net, info, train, _) = trained
-        let cifar = try loadCIFAR10(paths: [repository.appendingPathComponent("Tests/Data/cifar10-sample/test_batch_first20.bin").path])
+        let cifar = try loadCIFAR10(paths: [cifarSample])
         #expect(throws: ExportError.self) { try Exporter.export(net, info: info, calibration: cifar, options: ExportOptions()) }
         let (broken, _) = try RNF.decode(try RNF.encode(net, info: info), path: "copy")
         broken.blocks[1].first.conv.weight.value[3] = .nan
