@@ -57,6 +57,12 @@ public struct RNWindow: Sendable, Equatable {
         self.padBottom = padBottom; self.padRight = padRight
     }
 
+    /// A kernel x kernel window with the same stride and padding in both directions.
+    public static func square(_ kernel: Int, stride: Int, padding: Int) -> RNWindow {
+        RNWindow(kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride,
+                 padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
+    }
+
     public static let zero = RNWindow(kernelH: 0, kernelW: 0, strideH: 0, strideW: 0,
                                       padTop: 0, padLeft: 0, padBottom: 0, padRight: 0)
     public var isZero: Bool { self == .zero }

@@ -134,3 +134,13 @@ public func windowOutputSize(_ size: Int, kernel: Int, stride: Int, padBefore: I
     guard kernel >= 1, stride >= 1, padded >= kernel else { return -1 }
     return (padded - kernel) / stride + 1
 }
+
+extension RNWindow {
+    /// Output height and width of this window over an input of the given size
+    /// (`windowOutputSize` in each direction; -1 where the padded input is too small).
+    @inlinable
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        (windowOutputSize(height, kernel: kernelH, stride: strideH, padBefore: padTop, padAfter: padBottom),
+         windowOutputSize(width, kernel: kernelW, stride: strideW, padBefore: padLeft, padAfter: padRight))
+    }
+}

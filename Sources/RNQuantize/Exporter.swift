@@ -1,5 +1,6 @@
 import Foundation
 import RNFormat
+import RNKernels
 import RNRuntime
 import RNTrain
 
@@ -73,7 +74,7 @@ public enum Exporter {
                 switch op {
                 case let .conv(input, _, _, _, kernel, stride, padding, _):
                     let x = values[input]
-                    let oh = (x.h + 2 * padding - kernel) / stride + 1, ow = (x.w + 2 * padding - kernel) / stride + 1
+                    let (oh, ow) = RNWindow.square(kernel, stride: stride, padding: padding).outputSize(height: x.h, width: x.w)
                     var sum = sums[i] ?? [Double](repeating: 0, count: kernel * kernel * x.c)
                     // Sum of x over the positions each tap sees: per tap (ky, kx), a window of rows and columns.
                     for b in 0..<x.n {

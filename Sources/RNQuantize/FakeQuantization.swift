@@ -34,8 +34,7 @@ public enum FakeQuantization {
             // The convolution quantised like the output (max pool keeps scale and zero point), then the pool.
             var staged = graph
             let x = graph.tensors[input]
-            let ch = windowOutputSize(x.height, kernel: w.kernelH, stride: w.strideH, padBefore: w.padTop, padAfter: w.padBottom)
-            let cw = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+            let (ch, cw) = w.outputSize(height: x.height, width: x.width)
             staged.tensors[i + 1] = .init(shape: [1, ch, cw, out.channels], scale: out.scale, zeroPoint: out.zeroPoint)
             staged.ops[i] = .conv2D(input: input, window: w, weights: weights, activation: act)
             var convTensors = tensors

@@ -105,7 +105,7 @@ public struct ModelGraph {
     public func ringBytes(op i: Int) -> Int {
         guard case let .conv2DMaxPool(input, w, pool, _, _) = ops[i] else { return 0 }
         let x = tensors[input]
-        let width = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+        let width = w.outputSize(height: x.height, width: x.width).width
         return (pool.kernelH * width * ops[i].outputChannels(self) + 15) / 16 * 16
     }
 

@@ -87,11 +87,10 @@ public struct Quantizer {
             switch op {
             case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu):
                 let x = graph.tensors[input]
-                let oh = (x.height + 2 * padding - kernel) / stride + 1, ow = (x.width + 2 * padding - kernel) / stride + 1
+                let window = RNWindow.square(kernel, stride: stride, padding: padding)
+                let (oh, ow) = window.outputSize(height: x.height, width: x.width)
                 let (out, activation) = outputTensor([1, oh, ow, outChannels], t, relu: relu)
                 let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: out, op: i, name: name)
-                let window = RNWindow(kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride,
-                                      padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
                 graph.append(.conv2D(input: input, window: window, weights: w, activation: activation), output: out)
             case let .add(x0, x1, relu):
                 let (out, activation) = outputTensor(graph.tensors[x0].shape, t, relu: relu)
@@ -99,9 +98,8 @@ public struct Quantizer {
                 graph.append(.add(input0: x0, input1: x1, leftShift: 20, multipliers: m, activation: activation), output: out)
             case let .maxPool(input, kernel, stride, padding):
                 let x = graph.tensors[input]
-                let oh = (x.height + 2 * padding - kernel) / stride + 1, ow = (x.width + 2 * padding - kernel) / stride + 1
-                let window = RNWindow(kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride,
-                                      padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
+                let window = RNWindow.square(kernel, stride: stride, padding: padding)
+                let (oh, ow) = window.outputSize(height: x.height, width: x.width)
                 graph.append(.maxPool(input: input, window: window, activation: .none),
                              output: .init(shape: [1, oh, ow, x.channels], scale: x.scale, zeroPoint: x.zeroPoint))
             case .globalAveragePool(let input):
@@ -125,16 +123,15 @@ public struct Quantizer {
               case let .maxPool(pooled, poolKernel, poolStride, poolPadding) = model.ops[i + 1], pooled == i + 1,
               model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
         let x = graph.tensors[map[input]]
-        let ch = (x.height + 2 * padding - kernel) / stride + 1, cw = (x.width + 2 * padding - kernel) / stride + 1
-        let oh = (ch + 2 * poolPadding - poolKernel) / poolStride + 1, ow = (cw + 2 * poolPadding - poolKernel) / poolStride + 1
+        let convWindow = RNWindow.square(kernel, stride: stride, padding: padding)
+        let poolWindow = RNWindow.square(poolKernel, stride: poolStride, padding: poolPadding)
+        let (ch, cw) = convWindow.outputSize(height: x.height, width: x.width)
+        let (oh, ow) = poolWindow.outputSize(height: ch, width: cw)
         // The pool keeps scale and zero point: the convolution is quantised like the output.
         let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 1, relu: relu)
         let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: out, op: i, name: model.names[i])
-        func window(_ k: Int, _ s: Int, _ p: Int) -> RNWindow {
-            RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s, padTop: p, padLeft: p, padBottom: p, padRight: p)
-        }
-        return (.conv2DMaxPool(input: map[input], window: window(kernel, stride, padding),
-                               poolWindow: window(poolKernel, poolStride, poolPadding), weights: w, activation: activation), out)
+        return (.conv2DMaxPool(input: map[input], window: convWindow, poolWindow: poolWindow, weights: w,
+                               activation: activation), out)
     }
 
     /// conv (no ReLU) at folded op `i` followed by an add that alone reads it: the fused op, or nil.
@@ -145,12 +142,11 @@ public struct Quantizer {
               model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
         let residual = map[a == i + 1 ? b : a]
         let x = graph.tensors[map[input]]
-        let oh = (x.height + 2 * padding - kernel) / stride + 1, ow = (x.width + 2 * padding - kernel) / stride + 1
+        let window = RNWindow.square(kernel, stride: stride, padding: padding)
+        let (oh, ow) = window.outputSize(height: x.height, width: x.width)
         let (conv, _) = outputTensor([1, oh, ow, outChannels], i + 1, relu: false)
         let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 2, relu: relu)
         let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: conv, op: i, name: model.names[i])
-        let window = RNWindow(kernelH: kernel, kernelW: kernel, strideH: stride, strideW: stride,
-                              padTop: padding, padLeft: padding, padBottom: padding, padRight: padding)
         let (m0, m1, mOut) = addMultipliers(conv.scale, graph.tensors[residual].scale, out.scale)
         return (.conv2DAdd(input: map[input], residual: residual, window: window, weights: w, convScale: conv.scale,
                            convZeroPoint: conv.zeroPoint, leftShift: 20, multipliers: (m0, m1, mOut), activation: activation), out)

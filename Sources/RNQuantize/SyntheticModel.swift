@@ -47,10 +47,8 @@ public struct SyntheticModelBuilder {
     public mutating func conv(_ input: Int, outputs: Int, kernel k: Int, stride s: Int = 1,
                               window: RNWindow? = nil, relu: Bool = true) -> Int {
         let x = graph.tensors[input]
-        let w = window ?? RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s,
-                                   padTop: k / 2, padLeft: k / 2, padBottom: k / 2, padRight: k / 2)
-        let oh = windowOutputSize(x.height, kernel: w.kernelH, stride: w.strideH, padBefore: w.padTop, padAfter: w.padBottom)
-        let ow = windowOutputSize(x.width, kernel: w.kernelW, stride: w.strideW, padBefore: w.padLeft, padAfter: w.padRight)
+        let w = window ?? RNWindow.square(k, stride: s, padding: k / 2)
+        let (oh, ow) = w.outputSize(height: x.height, width: x.width)
         let (tensor, act) = activationTensor([1, oh, ow, outputs], relu: relu)
         let weights = weights(outputs: outputs, taps: w.kernelH * w.kernelW * x.channels)
         return graph.append(.conv2D(input: input, window: w, weights: weights, activation: act), output: tensor)
@@ -72,9 +70,8 @@ public struct SyntheticModelBuilder {
     @discardableResult
     public mutating func maxPool(_ input: Int, kernel k: Int, stride s: Int, pad: Int) -> Int {
         let x = graph.tensors[input]
-        let w = RNWindow(kernelH: k, kernelW: k, strideH: s, strideW: s, padTop: pad, padLeft: pad, padBottom: pad, padRight: pad)
-        let oh = windowOutputSize(x.height, kernel: k, stride: s, padBefore: pad, padAfter: pad)
-        let ow = windowOutputSize(x.width, kernel: k, stride: s, padBefore: pad, padAfter: pad)
+        let w = RNWindow.square(k, stride: s, padding: pad)
+        let (oh, ow) = w.outputSize(height: x.height, width: x.width)
         let out = ModelGraph.Tensor(shape: [1, oh, ow, x.channels], scale: x.scale, zeroPoint: x.zeroPoint)
         return graph.append(.maxPool(input: input, window: w, activation: .none), output: out)
     }

@@ -65,11 +65,8 @@ public struct RNModel: Sendable {
         let input = file.tensor(op.input0), output = file.tensor(op.output)
         if op.kind == .conv2DMaxPool {
             let w = op.window
-            let shape = FeatureShape(height: windowOutputSize(input.height, kernel: w.kernelH, stride: w.strideH,
-                                                              padBefore: w.padTop, padAfter: w.padBottom),
-                                     width: windowOutputSize(input.width, kernel: w.kernelW, stride: w.strideW,
-                                                             padBefore: w.padLeft, padAfter: w.padRight),
-                                     channels: output.channels)
+            let size = w.outputSize(height: input.height, width: input.width)
+            let shape = FeatureShape(height: size.height, width: size.width, channels: output.channels)
             return Conv2DS8Params(input: featureShape(input), output: shape, window: w, inputZeroPoint: input.zeroPoint,
                                   outputZeroPoint: output.zeroPoint, activation: activation(op))
         }

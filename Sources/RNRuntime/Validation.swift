@@ -55,10 +55,7 @@ extension RNModel {
         guard w.padTop < w.kernelH, w.padBottom < w.kernelH, w.padLeft < w.kernelW, w.padRight < w.kernelW else {
             throw RNError(.badPadding, index: i)
         }
-        let oh = windowOutputSize(input.height, kernel: w.kernelH, stride: w.strideH,
-                                  padBefore: w.padTop, padAfter: w.padBottom)
-        let ow = windowOutputSize(input.width, kernel: w.kernelW, stride: w.strideW,
-                                  padBefore: w.padLeft, padAfter: w.padRight)
+        let (oh, ow) = w.outputSize(height: input.height, width: input.width)
         guard oh == output.height, ow == output.width else {
             throw RNError(.badOutputShape, index: i, found: output.height, limit: oh)
         }
