@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "rn-train", targets: ["rn-train"]),
         .executable(name: "rn-export", targets: ["rn-export"]),
         .executable(name: "rn-drift", targets: ["rn-drift"]),
+        .executable(name: "rn-infer", targets: ["rn-infer"]),
     ],
     targets: [
         // MARK: device
@@ -41,12 +42,13 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNDrift", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
-        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels", "RNDrift"],
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels", "RNDrift", "RNImage"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
         .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-export", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-drift", dependencies: ["RNCommandLine"]),
+        .executableTarget(name: "rn-infer", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),

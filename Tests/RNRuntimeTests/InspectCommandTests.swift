@@ -3,7 +3,7 @@ import Testing
 import RNCommandLine
 
 /// Runs a built tool next to the test bundle; returns (status, stdout, stderr).
-func runTool(_ name: String, _ arguments: [String]) throws -> (Int32, String, String) {
+func runTool(_ name: String, _ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
     let process = Process()
     process.executableURL = FileManager.default.fileExists(atPath: binary.path)
@@ -12,6 +12,7 @@ func runTool(_ name: String, _ arguments: [String]) throws -> (Int32, String, St
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    if let stdin { process.standardInput = FileHandle(forReadingAtPath: stdin) }
     try process.run()
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
