@@ -34,7 +34,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
         .target(name: "RNTrainKernels", dependencies: ["CRNCPU", "RNTrainKernelsAVX2"],
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
-        .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate", "RNFormat"], exclude: ["RNF.md"],
+        .target(name: "RNTrain", dependencies: ["RNTrainKernels", "RNInflate", "RNImage", "RNFormat"], exclude: ["RNF.md"],
                 swiftSettings: optimizedInDebug + [.swiftLanguageMode(.v5)]),
         .target(name: "RNInflate", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
         .target(name: "RNImage", dependencies: ["RNInflate", "RNFormat"], swiftSettings: optimizedInDebug),

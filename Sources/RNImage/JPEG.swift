@@ -33,7 +33,7 @@ struct JPEGComponent {
 }
 
 /// A canonical Huffman table with a 9-bit lookup and a per-length slow path.
-struct HuffmanTable {
+final class HuffmanTable {
     static let fastBits = 9
     /// (length << 8 | symbol) for codes of at most `fastBits` bits, indexed by the next bits; 0 = slow.
     var fast = [UInt16](repeating: 0, count: 1 << fastBits)
@@ -72,6 +72,8 @@ struct JPEGBits {
     var count = 0
     var marker: UInt8? = nil
     var padding = 0          // zero bits fed past the data
+    /// Progressive AC scans: blocks left in the current end-of-band run.
+    var eobRun = 0
 
     init(at position: Int) { self.position = position }
 
@@ -154,7 +156,6 @@ final class JPEGDecoder {
     var sawJFIF = false
     var adobeTransform: Int? = nil
     var orientation = 1
-    var eobRun = 0
     var scans = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
@@ -375,7 +376,6 @@ final class JPEGDecoder {
     }
 
     private func decodeScan(_ members: [Int], ss: Int, se: Int, ah: Int, al: Int) throws(ImageError) {
-        eobRun = 0
         let single = members.count == 1
         let unitsX = single ? components[members[0]].blocksX : mcusX
         let unitsY = single ? components[members[0]].blocksY : mcusY
@@ -385,24 +385,23 @@ final class JPEGDecoder {
         // Per member: coefficients, blocks per unit, tables, DC predictor.
         let parts = members.map { components[$0] }
         let dc = parts.map { dcTables[$0.dcTable] }, ac = parts.map { acTables[$0.acTable] }
-        var predictors = [Int32](repeating: 0, count: parts.count)
-        var bits = JPEGBits(at: position)
-        var failure: ImageError? = nil
-        bytes.withUnsafeBufferPointer { data in
+        let restartInterval = self.restartInterval, start = position
+        // The scan state lives inside the closure, so it is plain locals (no captured boxes).
+        let (failure, end) = bytes.withUnsafeBufferPointer { data -> (ImageError?, Int) in
+            var predictors = [Int32](repeating: 0, count: parts.count)
+            var bits = JPEGBits(at: start)
             var unit = 0
             while unit < total {
                 if restartInterval > 0 && unit > 0 && unit % restartInterval == 0 {
-                    if bits.overrun { failure = .truncated("JPEG scan data"); return }
+                    if bits.overrun { return (.truncated("JPEG scan data"), 0) }
                     // Expect RSTn; resume after it.
                     var p = bits.position
                     while p + 1 < data.count && !(data[p] == 0xFF && data[p + 1] != 0 && data[p + 1] != 0xFF) { p += 1 }
                     guard p + 1 < data.count, (0xD0...0xD7).contains(data[p + 1]) else {
-                        failure = p + 1 < data.count ? .corrupt("missing JPEG restart marker") : .truncated("JPEG scan data")
-                        return
+                        return (p + 1 < data.count ? .corrupt("missing JPEG restart marker") : .truncated("JPEG scan data"), 0)
                     }
                     bits = JPEGBits(at: p + 2)
                     for m in predictors.indices { predictors[m] = 0 }
-                    eobRun = 0
                 }
                 let ux = unit % unitsX, uy = unit / unitsX
                 for m in parts.indices {
@@ -415,18 +414,17 @@ final class JPEGDecoder {
                                 try decodeBlock(kind, block, dc: dc[m], ac: ac[m], predictor: &predictors[m],
                                                 ss: ss, se: se, al: al, bits: &bits, data: data)
                             } catch {
-                                failure = error
-                                return
+                                return (error, 0)
                             }
                         }
                     }
                 }
                 unit += 1
             }
-            if bits.overrun { failure = .truncated("JPEG scan data") }
+            return (bits.overrun ? .truncated("JPEG scan data") : nil, bits.position)
         }
         if let failure { throw failure }
-        position = bits.position
+        position = end
     }
 
     enum BlockKind { case sequential, dcFirst, dcRefine, acFirst, acRefine }
@@ -472,14 +470,14 @@ final class JPEGDecoder {
 
     private func decodeACFirst(_ b: UnsafeMutablePointer<Int16>, table: HuffmanTable, ss: Int, se: Int, al: Int,
                                bits: inout JPEGBits, data: UnsafeBufferPointer<UInt8>) throws(ImageError) {
-        if eobRun > 0 { eobRun -= 1; return }
+        if bits.eobRun > 0 { bits.eobRun -= 1; return }
         var k = ss
         while k <= se {
             let rs = try bits.decode(table, data)
             let r = rs >> 4, s = rs & 15
             if s == 0 {
                 if r < 15 {
-                    eobRun = (1 << r) - 1 + Int(bits.bits(r, data))
+                    bits.eobRun = (1 << r) - 1 + Int(bits.bits(r, data))
                     break
                 }
                 k += 16
@@ -501,7 +499,7 @@ final class JPEGDecoder {
             if bits.bit(data), c & p1 == 0 { b[at] = c >= 0 ? c &+ p1 : c &+ m1 }
         }
         var k = ss
-        if eobRun == 0 {
+        if bits.eobRun == 0 {
             while k <= se {
                 let rs = try bits.decode(table, data)
                 var r = rs >> 4
@@ -511,7 +509,7 @@ final class JPEGDecoder {
                     guard s == 1 else { throw .corrupt("JPEG refinement coefficient of size \(s)") }
                     value = bits.bit(data) ? p1 : m1
                 } else if r != 15 {
-                    eobRun = (1 << r) + Int(bits.bits(r, data))
+                    bits.eobRun = (1 << r) + Int(bits.bits(r, data))
                     break
                 }
                 // Skip r zero coefficients (refining the nonzero ones passed), then place `value`.
@@ -532,13 +530,13 @@ final class JPEGDecoder {
                 k += 1
             }
         }
-        if eobRun > 0 {
+        if bits.eobRun > 0 {
             while k <= se {
                 let at = zigzag[k]
                 if b[at] != 0 { refine(at, &bits) }
                 k += 1
             }
-            eobRun -= 1
+            bits.eobRun -= 1
         }
     }
 }

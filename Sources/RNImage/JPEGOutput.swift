@@ -108,6 +108,8 @@ extension JPEGDecoder {
                     } else if fancy && sy == 1 && sx == 2 {
                         for x in 0..<dw { row[x] = Int32(src[x]) }
                         fancyHorizontal(row, dw: dw, width: width, into: dst, scale: 1)
+                    } else if sx == 1 {
+                        dst.update(from: src, count: width)
                     } else {
                         for x in 0..<width { dst[x] = src[x / sx] }
                     }

@@ -1,4 +1,5 @@
 import Foundation
+import RNImage
 import RNInflate
 import RNTrainKernels
 
@@ -178,8 +179,9 @@ public struct BatchMaker {
 }
 
 /// Resolves `--data`: `fashion-mnist` (the system package), a folder of IDX files (Fashion-MNIST
-/// names), a CIFAR-10 binary folder (data_batch_*.bin and test_batch.bin), or one CIFAR-10 .bin
-/// file (used for both training and testing).
+/// names), a CIFAR-10 binary folder (data_batch_*.bin and test_batch.bin), one CIFAR-10 .bin
+/// file (used for both training and testing), or a folder of class folders of images
+/// (`loadImageFolder`).
 public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, test: ImageDataset) {
     if spec == "fashion-mnist" {
         guard FileManager.default.fileExists(atPath: fashionMNISTDirectory) else {
@@ -203,5 +205,61 @@ public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, tes
     if !batches.isEmpty, names.contains("test_batch.bin") {
         return (try loadCIFAR10(paths: batches.map { "\(spec)/\($0)" }), try loadCIFAR10(paths: ["\(spec)/test_batch.bin"]))
     }
-    throw DataError("\(spec): no Fashion-MNIST IDX files or CIFAR-10 batches found")
+    return try loadImageFolder(spec)
+}
+
+// MARK: - Image folders
+
+/// A folder of class folders of images (PNG, JPEG, PPM/PGM, BMP), decoded with RNImage:
+/// `root/<class>/*.png`, classes in sorted name order. Every image is stretched to the size of the
+/// first one; the set is gray when every image is gray, else RGB. With `root/train/<class>/...`
+/// and `root/test/<class>/...` those are the two splits; otherwise every tenth image (by sorted
+/// path) of each class is held out for testing.
+public func loadImageFolder(_ root: String) throws -> (train: ImageDataset, test: ImageDataset) {
+    let fm = FileManager.default
+    func subfolders(_ path: String) -> [String] {
+        ((try? fm.contentsOfDirectory(atPath: path)) ?? []).filter {
+            var isDirectory: ObjCBool = false
+            return !$0.hasPrefix(".") && fm.fileExists(atPath: "\(path)/\($0)", isDirectory: &isDirectory) && isDirectory.boolValue
+        }.sorted()
+    }
+    func images(_ folder: String) -> [String] {
+        ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter {
+            ["png", "jpg", "jpeg", "ppm", "pgm", "pnm", "bmp"].contains(($0 as NSString).pathExtension.lowercased())
+        }.sorted().map { "\(folder)/\($0)" }
+    }
+    let split = subfolders(root).contains("train") && subfolders(root).contains("test")
+    let classes = split ? Array(Set(subfolders("\(root)/train") + subfolders("\(root)/test"))).sorted() : subfolders(root)
+    guard !classes.isEmpty else { throw DataError("\(root): no class folders of images") }
+    var trainFiles: [(String, Int)] = [], testFiles: [(String, Int)] = []
+    for (label, name) in classes.enumerated() {
+        if split {
+            trainFiles += images("\(root)/train/\(name)").map { ($0, label) }
+            testFiles += images("\(root)/test/\(name)").map { ($0, label) }
+        } else {
+            for (i, file) in images("\(root)/\(name)").enumerated() {
+                if i % 10 == 9 { testFiles.append((file, label)) } else { trainFiles.append((file, label)) }
+            }
+        }
+    }
+    guard !trainFiles.isEmpty, !testFiles.isEmpty else { throw DataError("\(root): needs images for training and testing") }
+    var decoded: [(Image, Int)] = []
+    for (file, label) in trainFiles + testFiles {
+        guard let data = fm.contents(atPath: file) else { throw DataError("\(file): cannot read") }
+        do { decoded.append((try decodeImage([UInt8](data)), label)) }
+        catch { throw DataError("\(file): \(error)") }
+    }
+    let (width, height) = (decoded[0].0.width, decoded[0].0.height)
+    let channels = decoded.allSatisfy { $0.0.layout == .gray || $0.0.layout == .grayAlpha } ? 1 : 3
+    func dataset(_ items: ArraySlice<(Image, Int)>, _ part: String) -> ImageDataset {
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(items.count * width * height * channels)
+        for (image, _) in items {
+            pixels += resizePixels(image.pixels8(channels: channels), width: image.width, height: image.height,
+                                   channels: channels, to: width, height)
+        }
+        return ImageDataset(pixels: pixels, labels: items.map(\.1), height: height, width: width, channels: channels,
+                            classNames: classes, source: "\(root) (\(part))")
+    }
+    return (dataset(decoded[..<trainFiles.count], "train"), dataset(decoded[trainFiles.count...], "test"))
 }
