@@ -16,6 +16,7 @@ public enum RNStatus: Int32, Sendable {
     case modelBufferTooSmall = 5
     case indexOutOfRange = 6
     case modelNotInitialized = 7
+    case inputSizeMismatch = 8
 
     // MARK: - header (10...29)
     case truncatedHeader = 10
@@ -96,6 +97,7 @@ public enum RNStatus: Int32, Sendable {
         case .modelBufferTooSmall: return "output buffer too small"
         case .indexOutOfRange: return "index out of range"
         case .modelNotInitialized: return "rn_model not initialized by rn_model_init"
+        case .inputSizeMismatch: return "input size does not match the model's input tensor"
         case .truncatedHeader: return "file shorter than the fixed header"
         case .badMagic: return "bad magic (not an .rnb model)"
         case .unsupportedVersion: return "unsupported format version"

@@ -149,6 +149,16 @@ public func cInvokeObserved(_ model: UnsafePointer<rn_model>?, _ arena: UnsafeMu
     }
 }
 
+@_cdecl("rn_invoke_sized")
+public func cInvokeSized(_ model: UnsafePointer<rn_model>?, _ arena: UnsafeMutableRawPointer?, _ arenaLength: Int,
+                         _ input: UnsafePointer<Int8>?, _ inputLength: Int,
+                         _ output: UnsafeMutablePointer<Int8>?, _ outputLength: Int) -> Int32 {
+    guard let m = loadModel(model) else { return RNStatus.modelNotInitialized.rawValue }
+    guard inputLength == m.input.byteCount else { return RNStatus.inputSizeMismatch.rawValue }
+    guard outputLength >= m.output.byteCount else { return RNStatus.modelBufferTooSmall.rawValue }
+    return cInvokeObserved(model, arena, arenaLength, input, output, nil, nil)
+}
+
 @_cdecl("rn_model_label")
 public func cModelLabel(_ model: UnsafePointer<rn_model>?, _ index: Int32,
                         _ length: UnsafeMutablePointer<Int>?) -> UnsafePointer<CChar>? {

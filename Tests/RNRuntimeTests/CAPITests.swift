@@ -69,6 +69,12 @@ import RNRuntimeC
         #expect(cInvoke(&model, arena + 8, 1576, input, &output) == RNStatus.arenaMisaligned.rawValue)
         #expect(cInvoke(&model, nil, 1584, input, &output) == RNStatus.nullArgument.rawValue)
         #expect(cInvoke(&model, arena, 1584, input, &output) == 0)
+        // Sized invoke: the caller's buffer lengths are checked before anything runs.
+        var sized = [Int8](repeating: 0, count: 10)
+        #expect(cInvokeSized(&model, arena, 1584, input, 431, &sized, 10) == RNStatus.inputSizeMismatch.rawValue)
+        #expect(cInvokeSized(&model, arena, 1584, input, 432, &sized, 9) == RNStatus.modelBufferTooSmall.rawValue)
+        #expect(cInvokeSized(&model, arena, 1583, input, 432, &sized, 10) == RNStatus.arenaTooSmall.rawValue)
+        #expect(cInvokeSized(&model, arena, 1584, input, 432, &sized, 10) == 0 && sized == output)
         let top = cArgmaxS8(output, 10)
         #expect(top >= 0 && output.allSatisfy { $0 <= output[Int(top)] })
 

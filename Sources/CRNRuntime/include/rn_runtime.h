@@ -44,6 +44,7 @@ enum rn_status_code {
     RN_MODEL_BUFFER_TOO_SMALL =       5,   /* output buffer too small */
     RN_INDEX_OUT_OF_RANGE =           6,   /* index out of range */
     RN_MODEL_NOT_INITIALIZED =        7,   /* rn_model not initialized by rn_model_init */
+    RN_INPUT_SIZE_MISMATCH =          8,   /* input size does not match the model's input tensor */
     RN_TRUNCATED_HEADER =             10,   /* file shorter than the fixed header */
     RN_BAD_MAGIC =                    11,   /* bad magic (not an .rnb model) */
     RN_UNSUPPORTED_VERSION =          12,   /* unsupported format version */
@@ -193,6 +194,12 @@ rn_status rn_invoke(const rn_model *model, void *arena, size_t arena_len,
 rn_status rn_invoke_observed(const rn_model *model, void *arena, size_t arena_len,
                              const int8_t *input, int8_t *output,
                              rn_layer_callback callback, void *user);
+
+/* rn_invoke with the caller's buffer sizes checked first: RN_INPUT_SIZE_MISMATCH unless
+ * input_len is exactly the input tensor's bytes, RN_MODEL_BUFFER_TOO_SMALL if output_len is less
+ * than the output tensor's bytes. */
+rn_status rn_invoke_sized(const rn_model *model, void *arena, size_t arena_len,
+                          const int8_t *input, size_t input_len, int8_t *output, size_t output_len);
 
 /* Like rn_model_init without a model: fills `detail` (may be NULL) with where it failed. */
 rn_status rn_model_validate(const void *blob, size_t blob_len, rn_error_detail *detail);
