@@ -51,6 +51,7 @@ let package = Package(
         .executableTarget(name: "rn-infer", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "rn-firmware-vectors", dependencies: ["RNCommandLine"], path: "Tools/rn-firmware-vectors"),
         .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),
 
         // MARK: tests

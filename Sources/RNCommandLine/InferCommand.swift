@@ -136,9 +136,12 @@ struct InferenceSession {
         }
     }
 
+    func decode(_ bytes: [UInt8]) throws(ToolError) -> Image {
+        do throws(ImageError) { return try decodeImage(bytes) } catch { throw ToolError(error.description) }
+    }
+
     func run(image bytes: [UInt8], file: String, dumpTo directory: String?) throws(ToolError) -> Result {
-        let image: Image
-        do { image = try decodeImage(bytes) } catch { throw ToolError(error.description) }
+        let image = try decode(bytes)
         if let directory {
             let name = file == "-" ? "stdin" : (file as NSString).lastPathComponent
             let path = (directory as NSString).appendingPathComponent(name + ".ppm")
@@ -234,13 +237,11 @@ struct InferenceSession {
                          invokeMs: try median { _ = invoke(input) })
         }
         var image: Image? = nil
-        let decode = try median { () throws(ToolError) in
-            do throws(ImageError) { image = try decodeImage(bytes) } catch { throw ToolError(error.description) }
-        }
+        let decoding = try median { () throws(ToolError) in image = try decode(bytes) }
         var input: [Int8] = []
         let preprocess = try median { input = quantize(pipeline.pixels(from: image!)) }
         let run = try median { _ = invoke(input) }
-        return Bench(runs: runs, megapixels: Double(image!.width * image!.height) / 1e6, decodeMs: decode,
+        return Bench(runs: runs, megapixels: Double(image!.width * image!.height) / 1e6, decodeMs: decoding,
                      preprocessMs: preprocess, invokeMs: run)
     }
 }

@@ -1,0 +1,2 @@
+import RNCommandLine
+FirmwareVectorsCommand.main()
