@@ -2,7 +2,7 @@
 // rn: a fixed-point ResNet runtime in Swift. No package dependencies, by design.
 //
 // Device group (stdlib only, no Foundation; also built in Embedded Swift with
-// -no-allocations by Tools/build-runtime-lib): RNFormat, RNKernels, RNRuntime, RNRuntimeC.
+// -no-allocations by Tools/build-runtime-lib): RNFormat, CRNDSP, RNKernels, RNRuntime, RNRuntimeC.
 // Host group: RNQuantize (writer, planner), RNCommandLine, executables.
 import PackageDescription
 
@@ -23,7 +23,8 @@ let package = Package(
     targets: [
         // MARK: device
         .target(name: "RNFormat", exclude: ["FORMAT.md"]),
-        .target(name: "RNKernels", dependencies: ["RNFormat"], swiftSettings: optimizedInDebug),
+        .target(name: "CRNDSP"),      // rn_dsp.h: SMLAD/SXTB16 intrinsics, portable C off Arm
+        .target(name: "RNKernels", dependencies: ["RNFormat", "CRNDSP"], swiftSettings: optimizedInDebug),
         .target(name: "RNRuntime", dependencies: ["RNFormat", "RNKernels"], swiftSettings: optimizedInDebug),
         .target(name: "CRNRuntime"),   // rn_runtime.h, the C contract
         .target(name: "RNRuntimeC", dependencies: ["CRNRuntime", "RNRuntime"]),

@@ -56,23 +56,21 @@ public struct QuantizedMultiplier: Equatable, Sendable {
     }
 }
 
-/// a * b / 2^31 rounded to nearest, ties toward +infinity (gemmlowp nudge + truncating division);
-/// saturates the single overflow case a = b = -2^31.
-/// TFLite/gemmlowp `SaturatingRoundingDoublingHighMul`.
+/// a * b / 2^31 rounded to nearest, ties toward +infinity; saturates the single overflow case
+/// a = b = -2^31. TFLite/gemmlowp `SaturatingRoundingDoublingHighMul`.
+///
+/// gemmlowp adds a nudge of 2^30 (product >= 0) or 1 - 2^30 (product < 0) and divides by 2^31
+/// truncating toward zero. For a negative product p the truncation adds 2^31 - 1 before an
+/// arithmetic shift, and (p + 1 - 2^30) + (2^31 - 1) = p + 2^30, so both signs are exactly
+/// floor((p + 2^30) / 2^31): one 64-bit add and a shift (SMULL, ADDS, ADC, LSL, ORR on Cortex-M4).
+/// E.g. p = -2^30 (-0.5): 0; p = -2^30 - 1: -1; p = -3 * 2^30 (-1.5): -1; p = 2^30 (0.5): 1.
 @inlinable @inline(__always)
 public func saturatingRoundingDoublingHighMul(_ a: Int32, _ b: Int32) -> Int32 {
     if a == Int32.min && b == Int32.min { return Int32.max }
     let product = a.multipliedFullWidth(by: b)   // 64-bit a*b as (high, low)
-    var high = product.high
-    let negative = high < 0
-    // nudge = 2^30 for a non-negative product, 1 - 2^30 otherwise (as a 64-bit value).
-    let nudgeLow: UInt32 = negative ? 0xC000_0001 : 0x4000_0000
-    let (low, carry) = product.low.addingReportingOverflow(nudgeLow)
-    high = high &+ (negative ? -1 : 0) &+ (carry ? 1 : 0)
-    // floor((high:low) / 2^31), then truncate toward zero like C's division.
-    var quotient = (high &<< 1) | Int32(bitPattern: low &>> 31)
-    if high < 0 && (low & 0x7FFF_FFFF) != 0 { quotient &+= 1 }
-    return quotient
+    let (low, carry) = product.low.addingReportingOverflow(0x4000_0000)
+    let high = product.high &+ (carry ? 1 : 0)
+    return (high &<< 1) | Int32(bitPattern: low &>> 31)   // bits 31...62 of the sum
 }
 
 /// round(x / 2^exponent), ties away from zero, for exponent in 0...31.
