@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "rn-export", targets: ["rn-export"]),
         .executable(name: "rn-drift", targets: ["rn-drift"]),
         .executable(name: "rn-infer", targets: ["rn-infer"]),
+        .executable(name: "rn-bench", targets: ["rn-bench"]),
     ],
     targets: [
         // MARK: device
@@ -31,6 +32,9 @@ let package = Package(
 
         // MARK: host
         .target(name: "CRNCPU"),
+        .target(name: "RNKernelsAVX2", dependencies: ["RNKernels"],
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
+        .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2"], swiftSettings: optimizedInDebug),
         .target(name: "RNTrainKernelsAVX2",
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
         .target(name: "RNTrainKernels", dependencies: ["CRNCPU", "RNTrainKernelsAVX2"],
@@ -43,13 +47,14 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "RNDrift", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
-        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels", "RNDrift", "RNImage"],
+        .target(name: "RNCommandLine", dependencies: ["RNFormat", "RNKernels", "RNHostKernels", "RNRuntime", "RNQuantize", "RNTrain", "RNTrainKernels", "RNDrift", "RNImage"],
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-inspect", dependencies: ["RNCommandLine", "RNRuntime"]),
         .executableTarget(name: "rn-train", dependencies: ["RNCommandLine"], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-export", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-drift", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-infer", dependencies: ["RNCommandLine"]),
+        .executableTarget(name: "rn-bench", dependencies: ["RNCommandLine"]),
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-firmware-vectors", dependencies: ["RNCommandLine"], path: "Tools/rn-firmware-vectors"),
@@ -66,7 +71,7 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNQuantize", "RNTrain"]),
+        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
                     dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC", "RNTrain"]),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import RNFormat
+import RNHostKernels
 import RNQuantize
 import RNRuntime
 
@@ -19,6 +20,7 @@ public struct LoadedModel {
     /// Reads and validates `path`. Errors name the file and the problem in one line.
     public init(path: String) throws(ToolError) {
         self.path = path
+        HostKernels.install()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ToolError("\(path): no such file")

@@ -1,10 +1,28 @@
 // Dispatchers: the fastest kernel that takes a layer's shape, else the reference. Every kernel
 // named here has a randomized bit-exactness test against its reference twin.
 //
-// Cortex-M (32-bit Arm, DSP extension): the dual 16-bit MAC kernels when input channels are a
-// multiple of 4. Other targets: the 16-lane channel dot product when there are 16 or more input
-// channels. Building with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels)
-// keeps every layer on the reference, to measure or to bisect.
+// - 32-bit Arm (Cortex-M, DSP extension): the dual 16-bit MAC kernels when input channels are a
+//   multiple of 4, else the reference.
+// - Elsewhere: the register-blocked tiled kernels, as compiled for this module's baseline (SSE2 on
+//   x86-64, NEON on arm64), unless a host program installed a faster instantiation of the same
+//   code in `RNAcceleratedKernels` (RNHostKernels installs the AVX2 one after a CPU check).
+// - Built with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels): every
+//   layer on the reference, to measure or to bisect.
+
+public typealias Conv2DS8Kernel = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
+                                   UnsafeMutablePointer<Int8>) -> Void
+public typealias Conv2DAddS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
+                                      PerChannelRequantization, UnsafePointer<Int8>, UnsafeMutablePointer<Int8>) -> Void
+
+#if !hasFeature(Embedded)
+/// Faster instantiations of the tiled kernels that a host program may install once, before any
+/// model runs. Both nil means the baseline tiled kernels. Not in Embedded builds (devices have one
+/// instruction set, and calling a stored closure would need the Swift runtime).
+public enum RNAcceleratedKernels {
+    nonisolated(unsafe) public static var conv2D: Conv2DS8Kernel? = nil
+    nonisolated(unsafe) public static var conv2DAdd: Conv2DAddS8Kernel? = nil
+}
+#endif
 
 /// 2-D convolution; see `conv2DS8Reference` for the contract.
 @inlinable
@@ -18,11 +36,13 @@ public func conv2DS8(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: U
     } else {
         conv2DS8Reference(p, input: input, weights: weights, requantization: q, output: output)
     }
+#elseif hasFeature(Embedded)
+    conv2DS8Tiled(p, input: input, weights: weights, requantization: q, output: output)
 #else
-    if p.input.channels >= 16 {
-        conv2DS8ChannelDot(p, input: input, weights: weights, requantization: q, output: output)
+    if let accelerated = RNAcceleratedKernels.conv2D {
+        accelerated(p, input, weights, q, output)
     } else {
-        conv2DS8Reference(p, input: input, weights: weights, requantization: q, output: output)
+        conv2DS8Tiled(p, input: input, weights: weights, requantization: q, output: output)
     }
 #endif
 }
@@ -40,11 +60,13 @@ public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: Unsaf
     } else {
         conv2DAddS8Reference(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
     }
+#elseif hasFeature(Embedded)
+    conv2DAddS8Tiled(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
 #else
-    if conv.input.channels >= 16 {
-        conv2DAddS8ChannelDot(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
+    if let accelerated = RNAcceleratedKernels.conv2DAdd {
+        accelerated(conv, add, input, weights, q, residual, output)
     } else {
-        conv2DAddS8Reference(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
+        conv2DAddS8Tiled(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
     }
 #endif
 }

@@ -1,6 +1,8 @@
 import Testing
 import RNFormat
 import RNKernels
+import RNKernelsAVX2
+import CRNCPU
 import RNQuantize
 import RNTrain
 
@@ -98,10 +100,23 @@ import RNTrain
         checkConvAdd({ conv2DAddS8($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }, seed: 72)
     }
 
-    @Test func channelDotMatchesReference() {
-        checkConv({ conv2DS8ChannelDot($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 73)
-        checkConvAdd({ conv2DAddS8ChannelDot($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
-                     seed: 74)
+    /// The register-blocked kernels over any channel count (1 to 70: runs shorter than 16, tails,
+    /// output channels not a multiple of 4).
+    @Test func tiledMatchesReference() {
+        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
+        checkConv({ conv2DS8Tiled($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 77, trials: 400,
+                  channels: any)
+        checkConvAdd({ conv2DAddS8Tiled($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
+                     seed: 78, trials: 200, channels: any)
+    }
+
+    /// The same tiled source compiled with AVX2 (skipped on CPUs without it).
+    @Test(.enabled(if: rn_cpu_has_avx2_fma() != 0)) func tiledAVX2MatchesReference() {
+        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
+        checkConv({ conv2DS8TiledAVX2($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 79, trials: 400,
+                  channels: any)
+        checkConvAdd({ conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
+                     seed: 80, trials: 200, channels: any)
     }
 
     /// The Cortex-M kernels, here with rn_dsp.h's portable intrinsics (firmware-sim checks the

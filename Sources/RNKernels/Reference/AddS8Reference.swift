@@ -15,7 +15,7 @@ public func addS8Reference(_ p: AddS8Params, input0: UnsafePointer<Int8>, input1
 }
 
 /// One element of `addS8Reference`.
-@inline(__always)
+@usableFromInline @inline(__always)
 func addS8ReferenceOutput(_ p: AddS8Params, _ x0: Int8, _ x1: Int8) -> Int8 {
     let a = (Int32(x0) &- p.input0ZeroPoint) &<< p.leftShift
     let b = (Int32(x1) &- p.input1ZeroPoint) &<< p.leftShift

@@ -1,0 +1,22 @@
+import CRNCPU
+import RNKernels
+import RNKernelsAVX2
+
+/// Run-time kernel selection for host programs (tools, tests): installs the AVX2 instantiation of
+/// the tiled convolution kernels when the CPU and OS support AVX2 and FMA (`rn_cpu_has_avx2_fma`,
+/// CPUID plus XGETBV), otherwise leaves the baseline SSE2 build in place. Compiled for the
+/// baseline, so the check itself runs on any x86-64. Call before running models; idempotent.
+public enum HostKernels {
+    public static let installed: String = {
+        guard rn_cpu_has_avx2_fma() != 0 else {
+            return "tiled int8 kernels, baseline SIMD (no AVX2 on this CPU)"
+        }
+        RNAcceleratedKernels.conv2D = conv2DS8TiledAVX2
+        RNAcceleratedKernels.conv2DAdd = conv2DAddS8TiledAVX2
+        return "tiled int8 kernels, AVX2 (vpmaddwd)"
+    }()
+
+    /// Installs the fastest kernels this CPU runs; returns what was chosen, for reports.
+    @discardableResult
+    public static func install() -> String { installed }
+}

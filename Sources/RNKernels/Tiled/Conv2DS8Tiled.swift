@@ -1,0 +1,221 @@
+import RNFormat
+
+// Register-blocked int8 convolution: a twin of conv2DS8Reference (and conv2DAddS8Reference)
+// for any window, stride and padding, written once in portable Swift SIMD and compiled per
+// instruction set: here (SSE2 on x86-64, NEON on arm64) and again, inlined, by the host-only
+// RNKernelsAVX2 module with AVX2 enabled.
+//
+// Blocking: 4 output channels x 3 output pixels in 12 accumulators of 8 int32 lanes. Per 16
+// input channels: each pixel's int8 inputs are widened to int16 minus the zero point once and
+// each output channel's int8 weights once, then 12 pairwise 16-bit multiply-adds into int32
+// (pmaddwd / vpmaddwd: exact, no saturation). In NHWC input and OHWI weights a kernel row's
+// valid taps are one contiguous run of (taps x input channels) bytes in both tensors, so the
+// inner loop walks runs, not taps. Pixels whose windows cross the left or right edge run one at
+// a time with their own runs; runs shorter than 16 (and run tails) go through a scalar loop.
+// Integer sums wrap identically in any order, so the result is bit-exact with the reference.
+
+// Both helpers are written element by element on purpose: LLVM turns exactly these forms into
+// one pmovsxbw and one pmaddwd, while the generic SIMD conversions become library calls.
+
+/// 16 int8 values at `p` widened to int16 (pmovsxbw).
+@inlinable @inline(__always)
+func widen16(_ p: UnsafePointer<Int8>) -> SIMD16<Int16> {
+    SIMD16<Int16>(Int16(p[0]), Int16(p[1]), Int16(p[2]), Int16(p[3]), Int16(p[4]), Int16(p[5]), Int16(p[6]), Int16(p[7]),
+                  Int16(p[8]), Int16(p[9]), Int16(p[10]), Int16(p[11]), Int16(p[12]), Int16(p[13]), Int16(p[14]),
+                  Int16(p[15]))
+}
+
+/// lane i = a[2i] * b[2i] + a[2i+1] * b[2i+1], exact in int32 (|products| <= 255 * 127 * 2; pmaddwd).
+@inlinable @inline(__always)
+func madd(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
+    var wa = SIMD16<Int32>(), wb = SIMD16<Int32>()
+    for i in 0..<16 { wa[i] = Int32(a[i]); wb[i] = Int32(b[i]) }
+    let products = wa &* wb
+    return products.evenHalf &+ products.oddHalf
+}
+
+/// Accumulators of a 4-channel x 3-pixel block: vector partial sums and scalar tails.
+@usableFromInline
+struct TileAccumulators {
+    @usableFromInline var v: (SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>,
+                              SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>, SIMD8<Int32>)
+    @usableFromInline var s: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+    @inlinable init() {
+        let z = SIMD8<Int32>()
+        v = (z, z, z, z, z, z, z, z, z, z, z, z)
+        s = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    }
+    /// Total for channel c (0..<4) of pixel p (0..<3).
+    @inlinable @inline(__always)
+    func total(_ c: Int, _ p: Int) -> Int32 {
+        switch c * 3 + p {
+        case 0: return v.0.wrappedSum() &+ s.0
+        case 1: return v.1.wrappedSum() &+ s.1
+        case 2: return v.2.wrappedSum() &+ s.2
+        case 3: return v.3.wrappedSum() &+ s.3
+        case 4: return v.4.wrappedSum() &+ s.4
+        case 5: return v.5.wrappedSum() &+ s.5
+        case 6: return v.6.wrappedSum() &+ s.6
+        case 7: return v.7.wrappedSum() &+ s.7
+        case 8: return v.8.wrappedSum() &+ s.8
+        case 9: return v.9.wrappedSum() &+ s.9
+        case 10: return v.10.wrappedSum() &+ s.10
+        default: return v.11.wrappedSum() &+ s.11
+        }
+    }
+}
+
+/// One run of `count` input bytes for three pixels (`x0`, `x1`, `x2`) against four weight rows
+/// `w`, `w + k`, `w + 2k`, `w + 3k`.
+@inlinable @inline(__always)
+func tileRun3(_ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: UnsafePointer<Int8>,
+              _ w: UnsafePointer<Int8>, k: Int, count: Int, zeroPoint: Int32, _ a: inout TileAccumulators) {
+    let zp = SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: zeroPoint))
+    let w1 = w + k, w2 = w1 + k, w3 = w2 + k
+    var i = 0
+    while i &+ 16 <= count {
+        let p0 = widen16(x0 + i) &- zp, p1 = widen16(x1 + i) &- zp, p2 = widen16(x2 + i) &- zp
+        let u = widen16(w + i)
+        a.v.0 &+= madd(u, p0); a.v.1 &+= madd(u, p1); a.v.2 &+= madd(u, p2)
+        let v = widen16(w1 + i)
+        a.v.3 &+= madd(v, p0); a.v.4 &+= madd(v, p1); a.v.5 &+= madd(v, p2)
+        let t = widen16(w2 + i)
+        a.v.6 &+= madd(t, p0); a.v.7 &+= madd(t, p1); a.v.8 &+= madd(t, p2)
+        let r = widen16(w3 + i)
+        a.v.9 &+= madd(r, p0); a.v.10 &+= madd(r, p1); a.v.11 &+= madd(r, p2)
+        i &+= 16
+    }
+    while i < count {
+        let p0 = Int32(x0[i]) &- zeroPoint, p1 = Int32(x1[i]) &- zeroPoint, p2 = Int32(x2[i]) &- zeroPoint
+        let u = Int32(w[i]), v = Int32(w1[i]), t = Int32(w2[i]), r = Int32(w3[i])
+        a.s.0 &+= u &* p0; a.s.1 &+= u &* p1; a.s.2 &+= u &* p2
+        a.s.3 &+= v &* p0; a.s.4 &+= v &* p1; a.s.5 &+= v &* p2
+        a.s.6 &+= t &* p0; a.s.7 &+= t &* p1; a.s.8 &+= t &* p2
+        a.s.9 &+= r &* p0; a.s.10 &+= r &* p1; a.s.11 &+= r &* p2
+        i &+= 1
+    }
+}
+
+/// One run for a single pixel (accumulators of pixel slot 0).
+@inlinable @inline(__always)
+func tileRun1(_ x0: UnsafePointer<Int8>, _ w: UnsafePointer<Int8>, k: Int, count: Int, zeroPoint: Int32,
+              _ a: inout TileAccumulators) {
+    let zp = SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: zeroPoint))
+    let w1 = w + k, w2 = w1 + k, w3 = w2 + k
+    var i = 0
+    while i &+ 16 <= count {
+        let p0 = widen16(x0 + i) &- zp
+        a.v.0 &+= madd(widen16(w + i), p0)
+        a.v.3 &+= madd(widen16(w1 + i), p0)
+        a.v.6 &+= madd(widen16(w2 + i), p0)
+        a.v.9 &+= madd(widen16(w3 + i), p0)
+        i &+= 16
+    }
+    while i < count {
+        let p0 = Int32(x0[i]) &- zeroPoint
+        a.s.0 &+= Int32(w[i]) &* p0; a.s.3 &+= Int32(w1[i]) &* p0
+        a.s.6 &+= Int32(w2[i]) &* p0; a.s.9 &+= Int32(w3[i]) &* p0
+        i &+= 1
+    }
+}
+
+/// The loop nest: rows, then pixels (interior ones three at a time), then blocks of four output
+/// channels and the remaining channels one at a time (with all four weight rows the same);
+/// `epilogue(pixel index, channel, accumulator without bias)` stores each result.
+@inlinable @inline(__always)
+public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                               epilogue: (Int, Int, Int32) -> Void) {
+    let cin = p.input.channels, cout = p.output.channels
+    let kh = p.window.kernelH, kw = p.window.kernelW, k = kh &* kw &* cin
+    let sh = p.window.strideH, sw = p.window.strideW, iw = p.input.width
+    let zp = p.inputZeroPoint
+    // Pixels whose whole window row lies inside the input: x0 >= 0 and x0 + kw <= iw.
+    let interiorStart = min(p.output.width, (p.window.padLeft + sw - 1) / sw)
+    let interiorEnd = max(interiorStart, min(p.output.width, iw - kw + p.window.padLeft >= 0
+                                                ? (iw - kw + p.window.padLeft) / sw + 1 : 0))
+    for oy in 0..<p.output.height {
+        let y0 = oy &* sh &- p.window.padTop
+        let kyFirst = max(0, -y0), kyEnd = min(kh, p.input.height - y0)
+        let rowBase = oy &* p.output.width
+        var ox = 0
+        while ox < p.output.width {
+            let three = ox >= interiorStart && ox &+ 3 <= interiorEnd
+            let x0 = ox &* sw &- p.window.padLeft
+            // One pixel: its own valid taps [f, e) in each kernel row.
+            let f = max(0, -x0), e = min(kw, iw - x0)
+            var c = 0
+            while c &+ 4 <= cout {
+                let w = weights + c &* k
+                var a = TileAccumulators()
+                var ky = kyFirst
+                while ky < kyEnd {
+                    let row = input + (y0 &+ ky) &* iw &* cin
+                    let wRow = w + ky &* kw &* cin
+                    if three {
+                        let px = row + x0 &* cin
+                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: k, count: kw &* cin,
+                                 zeroPoint: zp, &a)
+                    } else if f < e {
+                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: k, count: (e &- f) &* cin,
+                                 zeroPoint: zp, &a)
+                    }
+                    ky &+= 1
+                }
+                for j in 0..<4 {
+                    epilogue(rowBase &+ ox, c &+ j, a.total(j, 0))
+                    if three {
+                        epilogue(rowBase &+ ox &+ 1, c &+ j, a.total(j, 1))
+                        epilogue(rowBase &+ ox &+ 2, c &+ j, a.total(j, 2))
+                    }
+                }
+                c &+= 4
+            }
+            // Channel tail (cout % 4): slot 0 of each block, one channel per pass.
+            while c < cout {
+                let w = weights + c &* k
+                var a = TileAccumulators()
+                var ky = kyFirst
+                while ky < kyEnd {
+                    let row = input + (y0 &+ ky) &* iw &* cin
+                    let wRow = w + ky &* kw &* cin
+                    if three {
+                        let px = row + x0 &* cin
+                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: 0, count: kw &* cin, zeroPoint: zp, &a)
+                    } else if f < e {
+                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: 0, count: (e &- f) &* cin, zeroPoint: zp, &a)
+                    }
+                    ky &+= 1
+                }
+                epilogue(rowBase &+ ox, c, a.total(0, 0))
+                if three {
+                    epilogue(rowBase &+ ox &+ 1, c, a.total(0, 1))
+                    epilogue(rowBase &+ ox &+ 2, c, a.total(0, 2))
+                }
+                c &+= 1
+            }
+            ox &+= three ? 3 : 1
+        }
+    }
+}
+
+/// Same contract as `conv2DS8Reference`.
+@inlinable @inline(__always)
+public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                          requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8TiledLoops(p, input: input, weights: weights) { pixel, c, acc in
+        let scaled = multiplyByQuantizedMultiplier(acc &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ p.outputZeroPoint
+        output[pixel &* p.output.channels &+ c] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+    }
+}
+
+/// Same contract as `conv2DAddS8Reference`.
+@inlinable @inline(__always)
+public func conv2DAddS8Tiled(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
+                             weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                             residual: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8TiledLoops(conv, input: input, weights: weights) { pixel, c, acc in
+        let scaled = multiplyByQuantizedMultiplier(acc &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ conv.outputZeroPoint
+        let at = pixel &* conv.output.channels &+ c
+        output[at] = addS8ReferenceOutput(add, Int8(truncatingIfNeeded: conv.activation.clamp(scaled)), residual[at])
+    }
+}

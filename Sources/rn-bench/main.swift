@@ -1,0 +1,2 @@
+import RNCommandLine
+BenchCommand.main()
