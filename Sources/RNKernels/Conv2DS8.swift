@@ -1,3 +1,5 @@
+import RNFormat
+
 // Dispatchers: the fastest kernel that takes a layer's shape, else the reference. Every kernel
 // named here has a randomized bit-exactness test against its reference twin.
 //
@@ -69,4 +71,40 @@ public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: Unsaf
         conv2DAddS8Tiled(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
     }
 #endif
+}
+
+/// Convolution streamed into a max pool; see `conv2DMaxPoolS8Reference` for the contract. Each
+/// convolution row is an ordinary convolution of output height 1 over the input rows under its
+/// window (the rows outside the image become top or bottom padding), run by `conv2DS8`.
+@inlinable
+public func conv2DMaxPoolS8(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
+                            weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                            scratch: UnsafeMutablePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+#if RN_REFERENCE_KERNELS
+    conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, requantization: q, scratch: scratch, output: output)
+#else
+    maxPoolStreamedRows(conv, pool, scratch: scratch, output: output) { r, row in
+        conv2DS8(convolutionRow(conv, r), input: input + convolutionRowInputStart(conv, r), weights: weights,
+                 requantization: q, output: row)
+    }
+#endif
+}
+
+/// The parameters of convolution row `r` alone: the input rows its window covers, the rest padding.
+@inlinable
+public func convolutionRow(_ conv: Conv2DS8Params, _ r: Int) -> Conv2DS8Params {
+    let y0 = r * conv.window.strideH - conv.window.padTop
+    let top = max(0, y0), bottom = min(conv.input.height, y0 + conv.window.kernelH)
+    var row = conv
+    row.input.height = bottom - top
+    row.output.height = 1
+    row.window.padTop = top - y0
+    row.window.padBottom = y0 + conv.window.kernelH - bottom
+    return row
+}
+
+/// Byte offset of the first input row under convolution row `r`'s window.
+@inlinable
+public func convolutionRowInputStart(_ conv: Conv2DS8Params, _ r: Int) -> Int {
+    max(0, r * conv.window.strideH - conv.window.padTop) * conv.input.width * conv.input.channels
 }

@@ -80,7 +80,7 @@ extension RNModel {
         case .add:
             addS8Reference(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
         case .conv2DMaxPool:
-            conv2DMaxPoolS8Reference(convParams(op), convPoolParams(op), input: input,
+            conv2DMaxPoolS8(convParams(op), convPoolParams(op), input: input,
                                      weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
                                      requantization: requantization(op),
                                      scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self), output: output)

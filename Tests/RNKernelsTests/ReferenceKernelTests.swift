@@ -184,12 +184,13 @@ func same3x3() -> RNWindow {
 }
 
 extension FusedKernelTests {
-    /// conv2DMaxPoolS8Reference against conv2DS8Reference into a buffer, then maxPoolS8Reference.
+    /// conv2DMaxPoolS8Reference and the conv2DMaxPoolS8 dispatcher (rows by conv2DS8) against
+    /// conv2DS8Reference into a buffer, then maxPoolS8Reference.
     @Test func convMaxPoolEqualsConvThenPool() {
         var rng = SeededRandom(seed: 41)
-        for trial in 0..<60 {
+        for trial in 0..<150 {
             let h = Int.random(in: 1...12, using: &rng), w = Int.random(in: 1...12, using: &rng)
-            let cin = Int.random(in: 1...4, using: &rng), cout = Int.random(in: 1...5, using: &rng)
+            let cin = Int.random(in: 1...20, using: &rng), cout = Int.random(in: 1...9, using: &rng)
             let k = [1, 3, 7][trial % 3], s = Int.random(in: 1...2, using: &rng), pad = k / 2
             let ch = (h + 2 * pad - k) / s + 1, cw = (w + 2 * pad - k) / s + 1
             let pk = Int.random(in: 1...3, using: &rng), ps = Int.random(in: 1...3, using: &rng), pp = Int.random(in: 0...(pk - 1), using: &rng)
@@ -209,15 +210,17 @@ extension FusedKernelTests {
             let multipliers = (0..<cout).map { _ in QuantizedMultiplier(real: Double.random(in: 0.001...0.02, using: &rng)) }
             let m = multipliers.map(\.multiplier.raw), sh = multipliers.map(\.shift.raw)
             var temporary = [Int8](repeating: 0, count: ch * cw * cout)
-            var want = [Int8](repeating: 0, count: oh * ow * cout), got = want
-            var scratch = [Int8](repeating: 77, count: conv2DMaxPoolS8ScratchByteCount(conv, pool))
+            var want = [Int8](repeating: 0, count: oh * ow * cout), got = want, fast = want
+            var scratch = [Int8](repeating: 77, count: conv2DMaxPoolS8ScratchByteCount(conv, pool)), scratch2 = scratch
             bias.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { mp in sh.withUnsafeBufferPointer { sp in
                 let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: mp.baseAddress!, shift: sp.baseAddress!)
                 conv2DS8Reference(conv, input: input, weights: weights, requantization: q, output: &temporary)
                 maxPoolS8Reference(pool, input: temporary, output: &want)
                 conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, requantization: q, scratch: &scratch, output: &got)
+                conv2DMaxPoolS8(conv, pool, input: input, weights: weights, requantization: q, scratch: &scratch2, output: &fast)
             }}}
             #expect(got == want, "trial \(trial): conv \(k)/\(s) on \(h)x\(w), pool \(pk)/\(ps) pad \(pp)")
+            #expect(fast == want, "dispatcher, trial \(trial): conv \(k)/\(s) on \(h)x\(w)x\(cin), pool \(pk)/\(ps) pad \(pp)")
         }
     }
 }

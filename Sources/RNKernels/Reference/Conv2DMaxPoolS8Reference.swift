@@ -10,19 +10,29 @@ import RNFormat
 public func conv2DMaxPoolS8Reference(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
                                      weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
                                      scratch: UnsafeMutablePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+    maxPoolStreamedRows(conv, pool, scratch: scratch, output: output) { r, row in
+        for ox in 0..<conv.output.width {
+            for c in 0..<conv.output.channels {
+                row[ox * conv.output.channels + c] =
+                    conv2DS8ReferenceOutput(conv, input: input, weights: weights, requantization: q, y: r, x: ox, channel: c)
+            }
+        }
+    }
+}
+
+/// The streaming shared by every conv2d_max_pool kernel: before each pool output row, computes
+/// the convolution rows it needs that are not yet in the ring (`computeRow(r, slot)` writes
+/// convolution row r, (CW, C_out), into its slot), then max-pools from the ring.
+@inlinable @inline(__always)
+public func maxPoolStreamedRows(_ conv: Conv2DS8Params, _ pool: PoolS8Params, scratch: UnsafeMutablePointer<Int8>,
+                                output: UnsafeMutablePointer<Int8>, computeRow: (Int, UnsafeMutablePointer<Int8>) -> Void) {
     let rowBytes = conv.output.width * conv.output.channels
     let slots = pool.window.kernelH
     var nextRow = 0   // the next convolution row to compute
     for py in 0..<pool.output.height {
         let last = min(conv.output.height - 1, py * pool.window.strideH - pool.window.padTop + slots - 1)
         while nextRow <= last {
-            let row = scratch + (nextRow % slots) * rowBytes
-            for ox in 0..<conv.output.width {
-                for c in 0..<conv.output.channels {
-                    row[ox * conv.output.channels + c] =
-                        conv2DS8ReferenceOutput(conv, input: input, weights: weights, requantization: q, y: nextRow, x: ox, channel: c)
-                }
-            }
+            computeRow(nextRow, scratch + (nextRow % slots) * rowBytes)
             nextRow += 1
         }
         for px in 0..<pool.output.width {

@@ -34,6 +34,12 @@ func madd(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
     return products.evenHalf &+ products.oddHalf
 }
 
+/// Lanes 0..<n of 16.
+@inlinable @inline(__always)
+func lanesBelow(_ n: Int) -> SIMDMask<SIMD16<Int16>.MaskStorage> {
+    SIMD16<Int16>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: n))
+}
+
 /// Accumulators of a 4-channel x 3-pixel block: vector partial sums and scalar tails.
 @usableFromInline
 struct TileAccumulators {
@@ -69,7 +75,8 @@ struct TileAccumulators {
 /// `w`, `w + k`, `w + 2k`, `w + 3k`.
 @inlinable @inline(__always)
 func tileRun3(_ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: UnsafePointer<Int8>,
-              _ w: UnsafePointer<Int8>, k: Int, count: Int, zeroPoint: Int32, _ a: inout TileAccumulators) {
+              _ w: UnsafePointer<Int8>, k: Int, count: Int, zeroPoint: Int32, _ a: inout TileAccumulators,
+              ends: (input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>)) {
     let zp = SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: zeroPoint))
     let w1 = w + k, w2 = w1 + k, w3 = w2 + k
     var i = 0
@@ -85,6 +92,21 @@ func tileRun3(_ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: Unsafe
         a.v.9 &+= madd(r, p0); a.v.10 &+= madd(r, p1); a.v.11 &+= madd(r, p2)
         i &+= 16
     }
+    if i < count && x2 + i + 16 <= ends.input && w3 + i + 16 <= ends.weights {
+        // The last partial chunk as a whole one: weights past the run are masked to 0, so the
+        // inputs read past it (still inside the tensor) add nothing.
+        let keep = lanesBelow(count &- i)
+        let p0 = widen16(x0 + i) &- zp, p1 = widen16(x1 + i) &- zp, p2 = widen16(x2 + i) &- zp
+        let u = widen16(w + i).replacing(with: 0, where: .!keep)
+        a.v.0 &+= madd(u, p0); a.v.1 &+= madd(u, p1); a.v.2 &+= madd(u, p2)
+        let v = widen16(w1 + i).replacing(with: 0, where: .!keep)
+        a.v.3 &+= madd(v, p0); a.v.4 &+= madd(v, p1); a.v.5 &+= madd(v, p2)
+        let t = widen16(w2 + i).replacing(with: 0, where: .!keep)
+        a.v.6 &+= madd(t, p0); a.v.7 &+= madd(t, p1); a.v.8 &+= madd(t, p2)
+        let r = widen16(w3 + i).replacing(with: 0, where: .!keep)
+        a.v.9 &+= madd(r, p0); a.v.10 &+= madd(r, p1); a.v.11 &+= madd(r, p2)
+        return
+    }
     while i < count {
         let p0 = Int32(x0[i]) &- zeroPoint, p1 = Int32(x1[i]) &- zeroPoint, p2 = Int32(x2[i]) &- zeroPoint
         let u = Int32(w[i]), v = Int32(w1[i]), t = Int32(w2[i]), r = Int32(w3[i])
@@ -99,7 +121,7 @@ func tileRun3(_ x0: UnsafePointer<Int8>, _ x1: UnsafePointer<Int8>, _ x2: Unsafe
 /// One run for a single pixel (accumulators of pixel slot 0).
 @inlinable @inline(__always)
 func tileRun1(_ x0: UnsafePointer<Int8>, _ w: UnsafePointer<Int8>, k: Int, count: Int, zeroPoint: Int32,
-              _ a: inout TileAccumulators) {
+              _ a: inout TileAccumulators, ends: (input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>)) {
     let zp = SIMD16<Int16>(repeating: Int16(truncatingIfNeeded: zeroPoint))
     let w1 = w + k, w2 = w1 + k, w3 = w2 + k
     var i = 0
@@ -110,6 +132,15 @@ func tileRun1(_ x0: UnsafePointer<Int8>, _ w: UnsafePointer<Int8>, k: Int, count
         a.v.6 &+= madd(widen16(w2 + i), p0)
         a.v.9 &+= madd(widen16(w3 + i), p0)
         i &+= 16
+    }
+    if i < count && x0 + i + 16 <= ends.input && w3 + i + 16 <= ends.weights {
+        let keep = lanesBelow(count &- i)
+        let p0 = widen16(x0 + i) &- zp
+        a.v.0 &+= madd(widen16(w + i).replacing(with: 0, where: .!keep), p0)
+        a.v.3 &+= madd(widen16(w1 + i).replacing(with: 0, where: .!keep), p0)
+        a.v.6 &+= madd(widen16(w2 + i).replacing(with: 0, where: .!keep), p0)
+        a.v.9 &+= madd(widen16(w3 + i).replacing(with: 0, where: .!keep), p0)
+        return
     }
     while i < count {
         let p0 = Int32(x0[i]) &- zeroPoint
@@ -129,6 +160,8 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
     let kh = p.window.kernelH, kw = p.window.kernelW, k = kh &* kw &* cin
     let sh = p.window.strideH, sw = p.window.strideW, iw = p.input.width
     let zp = p.inputZeroPoint
+    // Where the input and weights end: a partial chunk may be read whole only before these.
+    let ends = (input: input + p.input.height &* iw &* cin, weights: weights + cout &* k)
     // Pixels whose whole window row lies inside the input: x0 >= 0 and x0 + kw <= iw.
     let interiorStart = min(p.output.width, (p.window.padLeft + sw - 1) / sw)
     let interiorEnd = max(interiorStart, min(p.output.width, iw - kw + p.window.padLeft >= 0
@@ -154,10 +187,10 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
                     if three {
                         let px = row + x0 &* cin
                         tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: k, count: kw &* cin,
-                                 zeroPoint: zp, &a)
+                                 zeroPoint: zp, &a, ends: ends)
                     } else if f < e {
                         tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: k, count: (e &- f) &* cin,
-                                 zeroPoint: zp, &a)
+                                 zeroPoint: zp, &a, ends: ends)
                     }
                     ky &+= 1
                 }
@@ -180,9 +213,11 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
                     let wRow = w + ky &* kw &* cin
                     if three {
                         let px = row + x0 &* cin
-                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: 0, count: kw &* cin, zeroPoint: zp, &a)
+                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: 0, count: kw &* cin, zeroPoint: zp, &a,
+                                 ends: ends)
                     } else if f < e {
-                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: 0, count: (e &- f) &* cin, zeroPoint: zp, &a)
+                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: 0, count: (e &- f) &* cin, zeroPoint: zp, &a,
+                                 ends: ends)
                     }
                     ky &+= 1
                 }
