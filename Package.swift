@@ -73,6 +73,7 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
-                    dependencies: ["RNRuntime", "RNRuntimeC", "RNQuantize", "RNCommandLine", "RNTestSupportC", "RNTrain"]),
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "CRNCPU", "RNQuantize", "RNCommandLine",
+                                   "RNTestSupportC", "RNTrain"]),
     ]
 )
