@@ -28,7 +28,7 @@ func expected(_ file: String) throws -> (width: Int, height: Int, rgb: [UInt8]) 
         #expect(manifest.count >= 100)
         for prefix in ["png-gray1", "png-palette4-trns-adam7", "png-rgba16-adam7", "pnm-p2", "pnm-p6-max65535",
                        "bmp-pal1", "bmp-rgb565", "bmp-rgba32-v4-topdown", "jpeg-420-progressive", "jpeg-440",
-                       "jpeg-cmyk-adobe", "jpeg-exif-orientation6", "jpeg-420-restart"] {
+                       "jpeg-cmyk-adobe", "jpeg-ycck-adobe", "jpeg-exif-orientation6", "jpeg-420-restart"] {
             #expect(manifest.contains { $0.file.hasPrefix(prefix) }, "no fixture for \(prefix)")
         }
     }
