@@ -176,56 +176,42 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
             let x0 = ox &* sw &- p.window.padLeft
             // One pixel: its own valid taps [f, e) in each kernel row.
             let f = max(0, -x0), e = min(kw, iw - x0)
+            // The window sums of output channels c..<c+4 (rows `step` apart; step 0 repeats channel c).
+            @inline(__always) func accumulate(_ c: Int, step: Int) -> TileAccumulators {
+                let w = weights + c &* k
+                var a = TileAccumulators()
+                var ky = kyFirst
+                while ky < kyEnd {
+                    let row = input + (y0 &+ ky) &* iw &* cin
+                    let wRow = w + ky &* kw &* cin
+                    if three {
+                        let px = row + x0 &* cin
+                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: step, count: kw &* cin,
+                                 zeroPoint: zp, &a, ends: ends)
+                    } else if f < e {
+                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: step, count: (e &- f) &* cin,
+                                 zeroPoint: zp, &a, ends: ends)
+                    }
+                    ky &+= 1
+                }
+                return a
+            }
+            @inline(__always) func store(_ a: TileAccumulators, slot j: Int, channel: Int) {
+                epilogue(rowBase &+ ox, channel, a.total(j, 0))
+                if three {
+                    epilogue(rowBase &+ ox &+ 1, channel, a.total(j, 1))
+                    epilogue(rowBase &+ ox &+ 2, channel, a.total(j, 2))
+                }
+            }
             var c = 0
             while c &+ 4 <= cout {
-                let w = weights + c &* k
-                var a = TileAccumulators()
-                var ky = kyFirst
-                while ky < kyEnd {
-                    let row = input + (y0 &+ ky) &* iw &* cin
-                    let wRow = w + ky &* kw &* cin
-                    if three {
-                        let px = row + x0 &* cin
-                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: k, count: kw &* cin,
-                                 zeroPoint: zp, &a, ends: ends)
-                    } else if f < e {
-                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: k, count: (e &- f) &* cin,
-                                 zeroPoint: zp, &a, ends: ends)
-                    }
-                    ky &+= 1
-                }
-                for j in 0..<4 {
-                    epilogue(rowBase &+ ox, c &+ j, a.total(j, 0))
-                    if three {
-                        epilogue(rowBase &+ ox &+ 1, c &+ j, a.total(j, 1))
-                        epilogue(rowBase &+ ox &+ 2, c &+ j, a.total(j, 2))
-                    }
-                }
+                let a = accumulate(c, step: k)
+                for j in 0..<4 { store(a, slot: j, channel: c &+ j) }
                 c &+= 4
             }
-            // Channel tail (cout % 4): slot 0 of each block, one channel per pass.
+            // Channel tail (cout % 4): one channel per pass, in slot 0.
             while c < cout {
-                let w = weights + c &* k
-                var a = TileAccumulators()
-                var ky = kyFirst
-                while ky < kyEnd {
-                    let row = input + (y0 &+ ky) &* iw &* cin
-                    let wRow = w + ky &* kw &* cin
-                    if three {
-                        let px = row + x0 &* cin
-                        tileRun3(px, px + sw &* cin, px + 2 &* sw &* cin, wRow, k: 0, count: kw &* cin, zeroPoint: zp, &a,
-                                 ends: ends)
-                    } else if f < e {
-                        tileRun1(row + (x0 &+ f) &* cin, wRow + f &* cin, k: 0, count: (e &- f) &* cin, zeroPoint: zp, &a,
-                                 ends: ends)
-                    }
-                    ky &+= 1
-                }
-                epilogue(rowBase &+ ox, c, a.total(0, 0))
-                if three {
-                    epilogue(rowBase &+ ox &+ 1, c, a.total(0, 1))
-                    epilogue(rowBase &+ ox &+ 2, c, a.total(0, 2))
-                }
+                store(accumulate(c, step: 0), slot: 0, channel: c)
                 c &+= 1
             }
             ox &+= three ? 3 : 1
