@@ -196,11 +196,12 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
                 }
                 return a
             }
+            let pixel = rowBase &+ ox     // a constant for the nested functions (a captured var would be boxed)
             @inline(__always) func store(_ a: TileAccumulators, slot j: Int, channel: Int) {
-                epilogue(rowBase &+ ox, channel, a.total(j, 0))
+                epilogue(pixel, channel, a.total(j, 0))
                 if three {
-                    epilogue(rowBase &+ ox &+ 1, channel, a.total(j, 1))
-                    epilogue(rowBase &+ ox &+ 2, channel, a.total(j, 2))
+                    epilogue(pixel &+ 1, channel, a.total(j, 1))
+                    epilogue(pixel &+ 2, channel, a.total(j, 2))
                 }
             }
             var c = 0
