@@ -34,7 +34,10 @@ let package = Package(
         .target(name: "CRNCPU"),
         .target(name: "RNKernelsAVX2", dependencies: ["RNKernels"],
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
-        .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2"], swiftSettings: optimizedInDebug),
+        .target(name: "RNKernelsAVXVNNI", dependencies: ["RNKernels"],
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell", "-Xcc", "-mavxvnni"])]),   // after a CPU check
+        .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI"],
+                swiftSettings: optimizedInDebug),
         .target(name: "RNTrainKernelsAVX2",
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
         .target(name: "RNTrainKernels", dependencies: ["CRNCPU", "RNTrainKernelsAVX2"],
@@ -71,9 +74,9 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "CRNCPU", "RNQuantize", "RNTrain"]),
+        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
-                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "CRNCPU", "RNQuantize", "RNCommandLine",
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "CRNCPU", "RNQuantize", "RNCommandLine",
                                    "RNTestSupportC", "RNTrain"]),
     ]
 )

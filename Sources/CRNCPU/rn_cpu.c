@@ -8,3 +8,18 @@ int rn_cpu_has_avx2_fma(void) {
     return 0;
 #endif
 }
+
+int rn_cpu_has_avx_vnni(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    /* CPUID leaf 7, sub-leaf 1, EAX bit 4: AVX-VNNI (VEX-encoded vpdpwssd on 256-bit registers).
+     * The OS must also save AVX state, which the AVX2 check above establishes. */
+    if (!rn_cpu_has_avx2_fma()) return 0;
+    unsigned int eax = 0, ebx, ecx, edx;
+    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
+    if (eax < 7) return 0;
+    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
+    return (eax >> 4) & 1;
+#else
+    return 0;
+#endif
+}

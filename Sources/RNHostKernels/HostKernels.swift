@@ -1,15 +1,22 @@
 import CRNCPU
 import RNKernels
 import RNKernelsAVX2
+import RNKernelsAVXVNNI
 
-/// Run-time kernel selection for host programs (tools, tests): installs the AVX2 instantiation of
-/// the tiled convolution kernels when the CPU and OS support AVX2 and FMA (`rn_cpu_has_avx2_fma`,
-/// CPUID plus XGETBV), otherwise leaves the baseline SSE2 build in place. Compiled for the
+/// Run-time kernel selection for host programs (tools, tests): installs the AVX-VNNI instantiation
+/// of the tiled convolution kernels when the CPU has it (`rn_cpu_has_avx_vnni`), else the AVX2 one
+/// when the CPU and OS support AVX2 and FMA (`rn_cpu_has_avx2_fma`, CPUID plus XGETBV), otherwise
+/// leaves the baseline SSE2 build in place. Compiled for the
 /// baseline, so the check itself runs on any x86-64. Call before running models; idempotent.
 public enum HostKernels {
     public static let installed: String = {
         guard rn_cpu_has_avx2_fma() != 0 else {
             return "tiled int8 kernels, baseline SIMD (no AVX2 on this CPU)"
+        }
+        if rn_cpu_has_avx_vnni() != 0 {
+            RNAcceleratedKernels.conv2D = conv2DS8TiledAVXVNNI
+            RNAcceleratedKernels.conv2DAdd = conv2DAddS8TiledAVXVNNI
+            return "tiled int8 kernels, AVX-VNNI (vpdpwssd)"
         }
         RNAcceleratedKernels.conv2D = conv2DS8TiledAVX2
         RNAcceleratedKernels.conv2DAdd = conv2DAddS8TiledAVX2

@@ -2,6 +2,7 @@ import Testing
 import RNFormat
 import RNKernels
 import RNKernelsAVX2
+import RNKernelsAVXVNNI
 import CRNCPU
 import RNQuantize
 import RNTrain
@@ -117,6 +118,15 @@ import RNTrain
                   channels: any)
         checkConvAdd({ conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
                      seed: 80, trials: 200, channels: any)
+    }
+
+    /// And with AVX-VNNI (skipped on CPUs without it).
+    @Test(.enabled(if: rn_cpu_has_avx_vnni() != 0)) func tiledAVXVNNIMatchesReference() {
+        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
+        checkConv({ conv2DS8TiledAVXVNNI($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 81, trials: 400,
+                  channels: any)
+        checkConvAdd({ conv2DAddS8TiledAVXVNNI($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
+                     seed: 82, trials: 200, channels: any)
     }
 
     /// The Cortex-M kernels, here with rn_dsp.h's portable intrinsics (firmware-sim checks the

@@ -3,11 +3,12 @@ import Testing
 import CRNCPU
 import RNKernels
 import RNKernelsAVX2
+import RNKernelsAVXVNNI
 import RNQuantize
 import RNRuntime
 
 /// Whole ResNet-18s through every host kernel path: the reference kernels, the tiled kernels in
-/// the baseline build and the tiled kernels with AVX2 give identical bytes (and the goldens').
+/// the baseline build and the tiled kernels with AVX2 and AVX-VNNI give identical bytes (and the goldens').
 @Suite(.serialized) struct KernelPathTests {
     typealias Paths = [(String, Conv2DS8Kernel?, Conv2DAddS8Kernel?)]
     static var paths: Paths {
@@ -19,6 +20,10 @@ import RNRuntime
         if rn_cpu_has_avx2_fma() != 0 {
             p.append(("tiled, AVX2", { conv2DS8TiledAVX2($0, input: $1, weights: $2, requantization: $3, output: $4) },
                       { conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }))
+        }
+        if rn_cpu_has_avx_vnni() != 0 {
+            p.append(("tiled, AVX-VNNI", { conv2DS8TiledAVXVNNI($0, input: $1, weights: $2, requantization: $3, output: $4) },
+                      { conv2DAddS8TiledAVXVNNI($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }))
         }
         return p
     }
