@@ -101,32 +101,29 @@ import RNTrain
         checkConvAdd({ conv2DAddS8($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }, seed: 72)
     }
 
-    /// The register-blocked kernels over any channel count (1 to 70: runs shorter than 16, tails,
+    /// A tiled instantiation over any channel count (1 to 70: runs shorter than 16, tails,
     /// output channels not a multiple of 4).
+    func checkTiled(_ conv: @escaping Conv, _ convAdd: @escaping ConvAdd, seed: UInt64) {
+        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
+        checkConv(conv, seed: seed, trials: 400, channels: any)
+        checkConvAdd(convAdd, seed: seed + 1, trials: 200, channels: any)
+    }
+
     @Test func tiledMatchesReference() {
-        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
-        checkConv({ conv2DS8Tiled($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 77, trials: 400,
-                  channels: any)
-        checkConvAdd({ conv2DAddS8Tiled($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
-                     seed: 78, trials: 200, channels: any)
+        checkTiled({ conv2DS8Tiled($0, input: $1, weights: $2, requantization: $3, output: $4) },
+                   { conv2DAddS8Tiled($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }, seed: 77)
     }
 
-    /// The same tiled source compiled with AVX2 (skipped on CPUs without it).
+    /// The same tiled source compiled with AVX2, and with AVX-VNNI (each skipped on CPUs without it).
     @Test(.enabled(if: rn_cpu_has_avx2_fma() != 0)) func tiledAVX2MatchesReference() {
-        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
-        checkConv({ conv2DS8TiledAVX2($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 79, trials: 400,
-                  channels: any)
-        checkConvAdd({ conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
-                     seed: 80, trials: 200, channels: any)
+        checkTiled({ conv2DS8TiledAVX2($0, input: $1, weights: $2, requantization: $3, output: $4) },
+                   { conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }, seed: 79)
     }
 
-    /// And with AVX-VNNI (skipped on CPUs without it).
     @Test(.enabled(if: rn_cpu_has_avx_vnni() != 0)) func tiledAVXVNNIMatchesReference() {
-        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
-        checkConv({ conv2DS8TiledAVXVNNI($0, input: $1, weights: $2, requantization: $3, output: $4) }, seed: 81, trials: 400,
-                  channels: any)
-        checkConvAdd({ conv2DAddS8TiledAVXVNNI($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
-                     seed: 82, trials: 200, channels: any)
+        checkTiled({ conv2DS8TiledAVXVNNI($0, input: $1, weights: $2, requantization: $3, output: $4) },
+                   { conv2DAddS8TiledAVXVNNI($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
+                   seed: 81)
     }
 
     /// The Cortex-M kernels, here with rn_dsp.h's portable intrinsics (firmware-sim checks the
