@@ -51,6 +51,10 @@ struct TileAccumulators {
         v = (z, z, z, z, z, z, z, z, z, z, z, z)
         s = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     }
+    /// Totals of the four channels of pixel p (0..<3).
+    @inlinable @inline(__always)
+    func totals(_ p: Int) -> SIMD4<Int32> { SIMD4(total(0, p), total(1, p), total(2, p), total(3, p)) }
+
     /// Total for channel c (0..<4) of pixel p (0..<3).
     @inlinable @inline(__always)
     func total(_ c: Int, _ p: Int) -> Int32 {
@@ -152,10 +156,11 @@ func tileRun1(_ x0: UnsafePointer<Int8>, _ w: UnsafePointer<Int8>, k: Int, count
 
 /// The loop nest: rows, then pixels (interior ones three at a time), then blocks of four output
 /// channels and the remaining channels one at a time (with all four weight rows the same);
-/// `epilogue(pixel index, channel, accumulator without bias)` stores each result.
+/// `epilogue(pixel index, first channel, accumulators without bias, n)` stores the results of
+/// channels first..<first + n (n is 4, or 1 with the sum in lane 0).
 @inlinable @inline(__always)
 public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                               epilogue: (Int, Int, Int32) -> Void) {
+                               epilogue: (Int, Int, SIMD4<Int32>, Int) -> Void) {
     let cin = p.input.channels, cout = p.output.channels
     let kh = p.window.kernelH, kw = p.window.kernelW, k = kh &* kw &* cin
     let sh = p.window.strideH, sw = p.window.strideW, iw = p.input.width
@@ -197,22 +202,24 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
                 return a
             }
             let pixel = rowBase &+ ox     // a constant for the nested functions (a captured var would be boxed)
-            @inline(__always) func store(_ a: TileAccumulators, slot j: Int, channel: Int) {
-                epilogue(pixel, channel, a.total(j, 0))
-                if three {
-                    epilogue(pixel &+ 1, channel, a.total(j, 1))
-                    epilogue(pixel &+ 2, channel, a.total(j, 2))
-                }
-            }
             var c = 0
             while c &+ 4 <= cout {
                 let a = accumulate(c, step: k)
-                for j in 0..<4 { store(a, slot: j, channel: c &+ j) }
+                epilogue(pixel, c, a.totals(0), 4)
+                if three {
+                    epilogue(pixel &+ 1, c, a.totals(1), 4)
+                    epilogue(pixel &+ 2, c, a.totals(2), 4)
+                }
                 c &+= 4
             }
             // Channel tail (cout % 4): one channel per pass, in slot 0.
             while c < cout {
-                store(accumulate(c, step: 0), slot: 0, channel: c)
+                let a = accumulate(c, step: 0)
+                epilogue(pixel, c, SIMD4(a.total(0, 0), 0, 0, 0), 1)
+                if three {
+                    epilogue(pixel &+ 1, c, SIMD4(a.total(0, 1), 0, 0, 0), 1)
+                    epilogue(pixel &+ 2, c, SIMD4(a.total(0, 2), 0, 0, 0), 1)
+                }
                 c &+= 1
             }
             ox &+= three ? 3 : 1
@@ -220,13 +227,72 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
     }
 }
 
+// MARK: - Epilogues, four channels at a time
+
+/// `multiplyByQuantizedMultiplier` on four lanes, each with its own multiplier and shift: the same
+/// arithmetic (SaturatingRoundingDoublingHighMul as floor((a*b + 2^30) / 2^31) in 64-bit lanes,
+/// then RoundingDivideByPOT), written lane by lane where LLVM needs the exact shape (pmuldq).
+@inlinable @inline(__always)
+func multiplyByQuantizedMultiplier4(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32>, _ shift: SIMD4<Int32>) -> SIMD4<Int32> {
+#if arch(arm)
+    // 32-bit Arm (Embedded forbids the Int64 lane conversions): lane by lane.
+    var out = SIMD4<Int32>()
+    for i in 0..<4 { out[i] = multiplyByQuantizedMultiplier(x[i], multiplier[i], shift[i]) }
+    return out
+#else
+    let zero = SIMD4<Int32>()
+    let left = shift.replacing(with: zero, where: shift .< zero)
+    let right = (zero &- shift).replacing(with: zero, where: shift .> zero)
+    let a = x &<< left
+    let p = SIMD4<Int64>(Int64(a[0]), Int64(a[1]), Int64(a[2]), Int64(a[3]))
+        &* SIMD4<Int64>(Int64(multiplier[0]), Int64(multiplier[1]), Int64(multiplier[2]), Int64(multiplier[3]))
+    let h = (p &+ SIMD4<Int64>(repeating: 1 << 30)) &>> SIMD4<Int64>(repeating: 31)
+    var high = SIMD4<Int32>(Int32(truncatingIfNeeded: h[0]), Int32(truncatingIfNeeded: h[1]),
+                            Int32(truncatingIfNeeded: h[2]), Int32(truncatingIfNeeded: h[3]))
+    high.replace(with: Int32.max, where: (a .== Int32.min) .& (multiplier .== Int32.min))
+    let mask = (SIMD4<Int32>(repeating: 1) &<< right) &- 1
+    let remainder = high & mask
+    let threshold = (mask &>> 1) &+ SIMD4<Int32>(repeating: 1).replacing(with: 0, where: high .>= zero)
+    return (high &>> right) &+ SIMD4<Int32>(repeating: 1).replacing(with: 0, where: remainder .<= threshold)
+#endif
+}
+
+/// Bias, requantization, output zero point and activation for four channels from `c`.
+@inlinable @inline(__always)
+func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _ sums: SIMD4<Int32>) -> SIMD4<Int32> {
+    let bias = UnsafeRawPointer(q.bias + c).loadUnaligned(as: SIMD4<Int32>.self)
+    let multiplier = UnsafeRawPointer(q.multiplier + c).loadUnaligned(as: SIMD4<Int32>.self)
+    let shift = UnsafeRawPointer(q.shift + c).loadUnaligned(as: SIMD4<Int32>.self)
+    let scaled = multiplyByQuantizedMultiplier4(sums &+ bias, multiplier, shift) &+ SIMD4(repeating: p.outputZeroPoint)
+    return scaled.clamped(lowerBound: SIMD4(repeating: p.activation.min), upperBound: SIMD4(repeating: p.activation.max))
+}
+
+/// `addS8ReferenceOutput` on four lanes (conv results `t` and residuals `r`, as int32).
+@inlinable @inline(__always)
+func addOutput4(_ add: AddS8Params, _ t: SIMD4<Int32>, _ r: SIMD4<Int32>) -> SIMD4<Int32> {
+    let shift = SIMD4<Int32>(repeating: add.leftShift)
+    func scale(_ x: SIMD4<Int32>, _ m: QuantizedMultiplier) -> SIMD4<Int32> {
+        multiplyByQuantizedMultiplier4(x, SIMD4(repeating: m.multiplier.raw), SIMD4(repeating: m.shift.raw))
+    }
+    let a = (t &- SIMD4(repeating: add.input0ZeroPoint)) &<< shift, b = (r &- SIMD4(repeating: add.input1ZeroPoint)) &<< shift
+    let scaled = scale(scale(a, add.input0) &+ scale(b, add.input1), add.output) &+ SIMD4(repeating: add.outputZeroPoint)
+    return scaled.clamped(lowerBound: SIMD4(repeating: add.activation.min), upperBound: SIMD4(repeating: add.activation.max))
+}
+
 /// Same contract as `conv2DS8Reference`.
 @inlinable @inline(__always)
 public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
                           requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
-    conv2DS8TiledLoops(p, input: input, weights: weights) { pixel, c, acc in
-        let scaled = multiplyByQuantizedMultiplier(acc &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ p.outputZeroPoint
-        output[pixel &* p.output.channels &+ c] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+    conv2DS8TiledLoops(p, input: input, weights: weights) { pixel, c, sums, n in
+        let out = output + (pixel &* p.output.channels &+ c)
+        if n == 4 {
+            let v = convOutput4(p, q, c, sums)
+            out[0] = Int8(truncatingIfNeeded: v[0]); out[1] = Int8(truncatingIfNeeded: v[1])
+            out[2] = Int8(truncatingIfNeeded: v[2]); out[3] = Int8(truncatingIfNeeded: v[3])
+        } else {
+            let scaled = multiplyByQuantizedMultiplier(sums[0] &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ p.outputZeroPoint
+            out[0] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+        }
     }
 }
 
@@ -235,9 +301,16 @@ public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weigh
 public func conv2DAddS8Tiled(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
                              weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
                              residual: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
-    conv2DS8TiledLoops(conv, input: input, weights: weights) { pixel, c, acc in
-        let scaled = multiplyByQuantizedMultiplier(acc &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ conv.outputZeroPoint
+    conv2DS8TiledLoops(conv, input: input, weights: weights) { pixel, c, sums, n in
         let at = pixel &* conv.output.channels &+ c
-        output[at] = addS8ReferenceOutput(add, Int8(truncatingIfNeeded: conv.activation.clamp(scaled)), residual[at])
+        if n == 4 {
+            let r = SIMD4<Int32>(Int32(residual[at]), Int32(residual[at + 1]), Int32(residual[at + 2]), Int32(residual[at + 3]))
+            let v = addOutput4(add, convOutput4(conv, q, c, sums), r)
+            output[at] = Int8(truncatingIfNeeded: v[0]); output[at + 1] = Int8(truncatingIfNeeded: v[1])
+            output[at + 2] = Int8(truncatingIfNeeded: v[2]); output[at + 3] = Int8(truncatingIfNeeded: v[3])
+        } else {
+            let scaled = multiplyByQuantizedMultiplier(sums[0] &+ q.bias[c], q.multiplier[c], q.shift[c]) &+ conv.outputZeroPoint
+            output[at] = addS8ReferenceOutput(add, Int8(truncatingIfNeeded: conv.activation.clamp(scaled)), residual[at])
+        }
     }
 }
