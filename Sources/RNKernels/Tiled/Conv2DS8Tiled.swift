@@ -52,7 +52,7 @@ struct TileAccumulators {
         s = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     }
     /// Totals of the four channels of pixel p (0..<3).
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func totals(_ p: Int) -> SIMD4<Int32> { SIMD4(total(0, p), total(1, p), total(2, p), total(3, p)) }
 
     /// Total for channel c (0..<4) of pixel p (0..<3).
@@ -156,11 +156,12 @@ func tileRun1(_ x0: UnsafePointer<Int8>, _ w: UnsafePointer<Int8>, k: Int, count
 
 /// The loop nest: rows, then pixels (interior ones three at a time), then blocks of four output
 /// channels and the remaining channels one at a time (with all four weight rows the same);
-/// `epilogue(pixel index, first channel, accumulators without bias, n)` stores the results of
-/// channels first..<first + n (n is 4, or 1 with the sum in lane 0).
+/// `epilogue.store(pixel index, first channel, accumulators without bias, n)` stores the results
+/// of channels first..<first + n (n is 4, or 1 with the sum in lane 0). The epilogue is a generic
+/// parameter, not a closure, so that each instantiation (AVX2, AVX-VNNI) compiles it inline.
 @inlinable @inline(__always)
-public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                               epilogue: (Int, Int, SIMD4<Int32>, Int) -> Void) {
+func conv2DS8TiledLoops<E: TileEpilogue>(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                                         epilogue: E) {
     let cin = p.input.channels, cout = p.output.channels
     let kh = p.window.kernelH, kw = p.window.kernelW, k = kh &* kw &* cin
     let sh = p.window.strideH, sw = p.window.strideW, iw = p.input.width
@@ -205,20 +206,20 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
             var c = 0
             while c &+ 4 <= cout {
                 let a = accumulate(c, step: k)
-                epilogue(pixel, c, a.totals(0), 4)
+                epilogue.store(pixel, c, a.totals(0), 4)
                 if three {
-                    epilogue(pixel &+ 1, c, a.totals(1), 4)
-                    epilogue(pixel &+ 2, c, a.totals(2), 4)
+                    epilogue.store(pixel &+ 1, c, a.totals(1), 4)
+                    epilogue.store(pixel &+ 2, c, a.totals(2), 4)
                 }
                 c &+= 4
             }
             // Channel tail (cout % 4): one channel per pass, in slot 0.
             while c < cout {
                 let a = accumulate(c, step: 0)
-                epilogue(pixel, c, SIMD4(a.total(0, 0), 0, 0, 0), 1)
+                epilogue.store(pixel, c, SIMD4(a.total(0, 0), 0, 0, 0), 1)
                 if three {
-                    epilogue(pixel &+ 1, c, SIMD4(a.total(0, 1), 0, 0, 0), 1)
-                    epilogue(pixel &+ 2, c, SIMD4(a.total(0, 2), 0, 0, 0), 1)
+                    epilogue.store(pixel &+ 1, c, SIMD4(a.total(0, 1), 0, 0, 0), 1)
+                    epilogue.store(pixel &+ 2, c, SIMD4(a.total(0, 2), 0, 0, 0), 1)
                 }
                 c &+= 1
             }
@@ -232,7 +233,7 @@ public func conv2DS8TiledLoops(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, 
 /// `multiplyByQuantizedMultiplier` on four lanes, each with its own multiplier and shift: the same
 /// arithmetic (SaturatingRoundingDoublingHighMul as floor((a*b + 2^30) / 2^31) in 64-bit lanes,
 /// then RoundingDivideByPOT), written lane by lane where LLVM needs the exact shape (pmuldq).
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func multiplyByQuantizedMultiplier4(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32>, _ shift: SIMD4<Int32>) -> SIMD4<Int32> {
 #if arch(arm)
     // 32-bit Arm (Embedded forbids the Int64 lane conversions): lane by lane.
@@ -258,7 +259,7 @@ func multiplyByQuantizedMultiplier4(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32
 }
 
 /// Bias, requantization, output zero point and activation for four channels from `c`.
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _ sums: SIMD4<Int32>) -> SIMD4<Int32> {
     let bias = UnsafeRawPointer(q.bias + c).loadUnaligned(as: SIMD4<Int32>.self)
     let multiplier = UnsafeRawPointer(q.multiplier + c).loadUnaligned(as: SIMD4<Int32>.self)
@@ -268,22 +269,34 @@ func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _
 }
 
 /// `addS8ReferenceOutput` on four lanes (conv results `t` and residuals `r`, as int32).
-@inlinable @inline(__always)
+@_transparent @usableFromInline
 func addOutput4(_ add: AddS8Params, _ t: SIMD4<Int32>, _ r: SIMD4<Int32>) -> SIMD4<Int32> {
     let shift = SIMD4<Int32>(repeating: add.leftShift)
-    func scale(_ x: SIMD4<Int32>, _ m: QuantizedMultiplier) -> SIMD4<Int32> {
-        multiplyByQuantizedMultiplier4(x, SIMD4(repeating: m.multiplier.raw), SIMD4(repeating: m.shift.raw))
-    }
     let a = (t &- SIMD4(repeating: add.input0ZeroPoint)) &<< shift, b = (r &- SIMD4(repeating: add.input1ZeroPoint)) &<< shift
-    let scaled = scale(scale(a, add.input0) &+ scale(b, add.input1), add.output) &+ SIMD4(repeating: add.outputZeroPoint)
+    let sum = multiplyByQuantizedMultiplier4(a, SIMD4(repeating: add.input0.multiplier.raw), SIMD4(repeating: add.input0.shift.raw))
+        &+ multiplyByQuantizedMultiplier4(b, SIMD4(repeating: add.input1.multiplier.raw), SIMD4(repeating: add.input1.shift.raw))
+    let scaled = multiplyByQuantizedMultiplier4(sum, SIMD4(repeating: add.output.multiplier.raw),
+                                                SIMD4(repeating: add.output.shift.raw)) &+ SIMD4(repeating: add.outputZeroPoint)
     return scaled.clamped(lowerBound: SIMD4(repeating: add.activation.min), upperBound: SIMD4(repeating: add.activation.max))
 }
 
-/// Same contract as `conv2DS8Reference`.
-@inlinable @inline(__always)
-public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                          requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
-    conv2DS8TiledLoops(p, input: input, weights: weights) { pixel, c, sums, n in
+/// What the tile loops do with finished sums.
+@usableFromInline
+protocol TileEpilogue {
+    func store(_ pixel: Int, _ c: Int, _ sums: SIMD4<Int32>, _ n: Int)
+}
+
+/// conv2d: requantize and store.
+@usableFromInline
+struct ConvEpilogue: TileEpilogue {
+    @usableFromInline let p: Conv2DS8Params
+    @usableFromInline let q: PerChannelRequantization
+    @usableFromInline let output: UnsafeMutablePointer<Int8>
+    @inlinable init(p: Conv2DS8Params, q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+        self.p = p; self.q = q; self.output = output
+    }
+    @inlinable @inline(__always)
+    func store(_ pixel: Int, _ c: Int, _ sums: SIMD4<Int32>, _ n: Int) {
         let out = output + (pixel &* p.output.channels &+ c)
         if n == 4 {
             let v = convOutput4(p, q, c, sums)
@@ -296,12 +309,20 @@ public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weigh
     }
 }
 
-/// Same contract as `conv2DAddS8Reference`.
-@inlinable @inline(__always)
-public func conv2DAddS8Tiled(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
-                             weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
-                             residual: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
-    conv2DS8TiledLoops(conv, input: input, weights: weights) { pixel, c, sums, n in
+/// conv2d_add: requantize, add the residual (TFLite Add), store over the residual.
+@usableFromInline
+struct ConvAddEpilogue: TileEpilogue {
+    @usableFromInline let conv: Conv2DS8Params
+    @usableFromInline let add: AddS8Params
+    @usableFromInline let q: PerChannelRequantization
+    @usableFromInline let residual: UnsafePointer<Int8>
+    @usableFromInline let output: UnsafeMutablePointer<Int8>
+    @inlinable init(conv: Conv2DS8Params, add: AddS8Params, q: PerChannelRequantization, residual: UnsafePointer<Int8>,
+                    output: UnsafeMutablePointer<Int8>) {
+        self.conv = conv; self.add = add; self.q = q; self.residual = residual; self.output = output
+    }
+    @inlinable @inline(__always)
+    func store(_ pixel: Int, _ c: Int, _ sums: SIMD4<Int32>, _ n: Int) {
         let at = pixel &* conv.output.channels &+ c
         if n == 4 {
             let r = SIMD4<Int32>(Int32(residual[at]), Int32(residual[at + 1]), Int32(residual[at + 2]), Int32(residual[at + 3]))
@@ -313,4 +334,20 @@ public func conv2DAddS8Tiled(_ conv: Conv2DS8Params, _ add: AddS8Params, input: 
             output[at] = addS8ReferenceOutput(add, Int8(truncatingIfNeeded: conv.activation.clamp(scaled)), residual[at])
         }
     }
+}
+
+/// Same contract as `conv2DS8Reference`.
+@inlinable @inline(__always)
+public func conv2DS8Tiled(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                          requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8TiledLoops(p, input: input, weights: weights, epilogue: ConvEpilogue(p: p, q: q, output: output))
+}
+
+/// Same contract as `conv2DAddS8Reference`.
+@inlinable @inline(__always)
+public func conv2DAddS8Tiled(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
+                             weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                             residual: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8TiledLoops(conv, input: input, weights: weights,
+                       epilogue: ConvAddEpilogue(conv: conv, add: add, q: q, residual: residual, output: output))
 }
