@@ -47,6 +47,7 @@ final class HuffmanTable {
         for length in 1...16 {
             valueOffset[length] = Int32(k - code)
             for _ in 0..<counts[length - 1] {
+                guard code < 1 << length else { throw .corrupt("bogus Huffman table (code lengths over-subscribed)") }
                 if length <= Self.fastBits {
                     let shift = Self.fastBits - length
                     for fill in 0..<(1 << shift) {
@@ -56,7 +57,6 @@ final class HuffmanTable {
                 code += 1
                 k += 1
             }
-            guard code <= 1 << length else { throw .corrupt("bogus Huffman table (code lengths over-subscribed)") }
             maxCode[length] = counts[length - 1] > 0 ? Int32(code - 1) : -1
             code <<= 1
         }

@@ -107,11 +107,18 @@ func pngWithHeader(_ base: [UInt8], width: UInt32? = nil, height: UInt32? = nil,
         var dnl = base
         dnl[sof + 5] = 0; dnl[sof + 6] = 0                                   // height 0: defined by DNL
         #expect(failure(dnl, "height 0") == "unsupported: JPEG height defined by DNL")
-        // Bogus Huffman table: three codes of length 1.
+        // Bogus Huffman tables: more symbols than the segment holds; and three codes of length 1
+        // (over-subscribed) with the symbol count unchanged.
         var huffman = base
         let dht = find([0xFF, 0xC4], in: base)!
         huffman[dht + 5] = 3
         #expect(failure(huffman, "DHT")?.contains("Huffman") == true)
+        var oversubscribed = base
+        let counts = (dht + 5)..<(dht + 21)
+        let longest = counts.last { base[$0] >= 3 }!
+        oversubscribed[longest] -= 3
+        oversubscribed[dht + 5] += 3
+        #expect(failure(oversubscribed, "DHT") == "bogus Huffman table (code lengths over-subscribed)")
         // A scan that names a table never defined.
         var table = base
         let sos = find([0xFF, 0xDA], in: base)!
@@ -138,21 +145,24 @@ func pngWithHeader(_ base: [UInt8], width: UInt32? = nil, height: UInt32? = nil,
         #expect(failure(Array("GIF89a".utf8), "GIF") == "not a PNG, JPEG, PPM/PGM or BMP file")
     }
 
-    /// Seeded random byte flips over every fixture: each must decode or throw; nothing may trap.
+    /// Seeded random byte changes over every fixture, half of them in the headers: each must decode
+    /// or throw; nothing may trap.
     @Test func randomCorruptionNeverCrashes() throws {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
         var rejected = 0, total = 0
         for (file, _) in manifest {
             let base = try fixtureBytes(file)
-            for _ in 0..<12 {
+            for trial in 0..<24 {
                 var bytes = base
-                for _ in 0..<(1 + next() % 4) { bytes[next() % bytes.count] = UInt8(next() & 0xFF) }
+                // Half the trials anywhere, half in the headers (the first 160 bytes).
+                let span = trial % 2 == 0 ? bytes.count : min(bytes.count, 160)
+                for _ in 0..<(1 + next() % 4) { bytes[next() % span] = UInt8(next() & 0xFF) }
                 total += 1
                 if (try? decodeImage(bytes)) == nil { rejected += 1 }
             }
         }
-        #expect(total == manifest.count * 12)
+        #expect(total == manifest.count * 24)
         #expect(rejected > 0)
     }
 }
