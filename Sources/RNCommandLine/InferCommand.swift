@@ -77,7 +77,18 @@ public enum InferCommand {
     }
 
     static func read(_ file: String) throws(ToolError) -> [UInt8] {
-        if file == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
+        if file == "-" {
+            // Standard input in chunks, refused past the same limit as files.
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20)
+                if chunk.isEmpty { return bytes }
+                bytes += chunk
+                guard bytes.count <= maxFileBytes else {
+                    throw ToolError("standard input is larger than the \(maxFileBytes >> 20) MiB limit")
+                }
+            }
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { throw ToolError("no such file") }
         guard !isDirectory.boolValue else { throw ToolError("is a directory") }
