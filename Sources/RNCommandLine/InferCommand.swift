@@ -89,13 +89,7 @@ public enum InferCommand {
                 }
             }
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else { throw ToolError("no such file") }
-        guard !isDirectory.boolValue else { throw ToolError("is a directory") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-        guard size <= maxFileBytes else { throw ToolError("\(size) bytes is larger than the \(maxFileBytes >> 20) MiB limit") }
-        guard let data = FileManager.default.contents(atPath: file) else { throw ToolError("cannot read") }
-        return [UInt8](data)
+        return try readFileBytes(file, limit: maxFileBytes, kind: "an image")
     }
 }
 
@@ -104,11 +98,16 @@ struct InferenceSession {
     let loaded: LoadedModel
     let pipeline: PixelPipeline
     let arena: UnsafeMutableRawBufferPointer
+    /// The model's class names ("class N" where it has none), read once.
+    let labels: [String]
     var model: RNModel { loaded.model }
 
     init(_ loaded: LoadedModel) {
         self.loaded = loaded
         pipeline = PixelPipeline(model: loaded.model)
+        labels = (0..<loaded.model.output.byteCount).map { c in
+            loaded.model.file.label(c).map { String(decoding: $0, as: UTF8.self) } ?? "class \(c)"
+        }
         // The arena lives as long as the process; one allocation, before any file.
         arena = .allocate(byteCount: max(loaded.model.arenaBytes, 1), alignment: 16)
     }
@@ -165,7 +164,7 @@ struct InferenceSession {
     func runRaw(_ bytes: [UInt8], file: String) throws(ToolError) -> Result {
         let input = model.input
         guard bytes.count == input.byteCount else {
-            throw ToolError("\(bytes.count) bytes, but the model's input is \(input.byteCount) (\(shapeText(input)) int8)")
+            throw ToolError("\(bytes.count) bytes, but the model's input is \(input.byteCount) (\(shape(input).dropFirst().map(String.init).joined(separator: "x")) int8)")
         }
         return classify(bytes.map { Int8(bitPattern: $0) }, file: file)
     }
@@ -196,9 +195,6 @@ struct InferenceSession {
         let peak = real.max() ?? 0
         let exps = real.map { Foundation.exp($0 - peak) }
         let sum = exps.reduce(0, +)
-        let labels = (0..<logits.count).map { c in
-            model.file.label(c).map { String(decoding: $0, as: UTF8.self) } ?? "class \(c)"
-        }
         return Result(file: file, logits: logits, scores: exps.map { $0 / sum }, labels: labels)
     }
 
@@ -271,5 +267,3 @@ extension PixelPipeline {
         }
     }
 }
-
-func shapeText(_ t: RNTensor) -> String { "\(t.height)x\(t.width)x\(t.channels)" }

@@ -10,6 +10,21 @@ public struct ToolError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// The bytes of the regular file at `path`, refused (before reading) when it is missing, a
+/// directory or over `limit` bytes. Errors are one line without the path: callers prefix it.
+/// `kind` names what the file should be, e.g. "an .rnb model".
+func readFileBytes(_ path: String, limit: Int, kind: String) throws(ToolError) -> [UInt8] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ToolError("no such file") }
+    guard !isDirectory.boolValue else { throw ToolError("is a directory, not \(kind)") }
+    guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int else {
+        throw ToolError("cannot read file size")
+    }
+    guard size <= limit else { throw ToolError("\(size) bytes is larger than the \(limit >> 20) MiB limit for \(kind)") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw ToolError("cannot read") }
+    return [UInt8](data)
+}
+
 /// An `.rnb` file read from disk into aligned memory and validated by the device runtime.
 public struct LoadedModel {
     public let path: String
@@ -21,17 +36,11 @@ public struct LoadedModel {
     public init(path: String) throws(ToolError) {
         self.path = path
         HostKernels.install()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ToolError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw ToolError("\(path): is a directory, not an .rnb model") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-        guard let size else { throw ToolError("\(path): cannot read file size") }
-        guard size < 1 << 31 else { throw ToolError("\(path): \(size) bytes is larger than any .rnb model (2 GiB)") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ToolError("\(path): cannot read") }
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "an .rnb model") }
+        catch { throw ToolError("\(path): \(error.description)") }
         do {
-            buffer = try ModelBuffer([UInt8](data))
+            buffer = try ModelBuffer(bytes)
         } catch {
             throw ToolError("\(path): \(describe(error))")
         }

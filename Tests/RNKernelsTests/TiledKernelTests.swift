@@ -38,10 +38,8 @@ import RNTrain
                     multiplier: multipliers.map(\.multiplier.raw), shift: multipliers.map(\.shift.raw))
     }
 
-    typealias Conv = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
-                      UnsafeMutablePointer<Int8>) -> Void
-    typealias ConvAdd = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
-                         UnsafePointer<Int8>, UnsafeMutablePointer<Int8>) -> Void
+    typealias Conv = Conv2DS8Kernel         // RNKernels' kernel signatures
+    typealias ConvAdd = Conv2DAddS8Kernel
     /// Multiples of 4 from 4 to 72: the dual-MAC kernels' domain.
     static func multiplesOf4(_ rng: inout SeededRandom) -> Int { 4 * Int.random(in: 1...18, using: &rng) }
 
