@@ -36,7 +36,11 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
         .target(name: "RNKernelsAVXVNNI", dependencies: ["RNKernels"],
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell", "-Xcc", "-mavxvnni"])]),   // after a CPU check
-        .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI"],
+        .target(name: "CRNX86"),   // rn_x86.h: vpdpbusd for the module below
+        .target(name: "RNKernelsAVX512VNNI", dependencies: ["CRNX86", "RNKernels"],
+                swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "icelake-server"])]),   // after a CPU check
+        .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI",
+                                                      "RNKernelsAVX512VNNI"],
                 swiftSettings: optimizedInDebug),
         .target(name: "RNTrainKernelsAVX2",
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
@@ -74,9 +78,9 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNDriftTests", dependencies: ["RNDrift", "RNQuantize", "RNRuntime", "RNTrain", "RNFormat", "RNTestSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "CRNCPU", "RNQuantize", "RNTrain"]),
+        .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "RNKernelsAVX512VNNI", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
-                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "CRNCPU", "RNQuantize", "RNCommandLine",
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "RNKernelsAVX512VNNI", "CRNCPU", "RNQuantize", "RNCommandLine",
                                    "RNTestSupportC", "RNTrain"]),
     ]
 )

@@ -23,3 +23,15 @@ int rn_cpu_has_avx_vnni(void) {
     return 0;
 #endif
 }
+
+int rn_cpu_has_avx512_vnni(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    /* The compiler's checks include the OS's XCR0 bits for the 512-bit and mask registers. */
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni") && rn_cpu_has_avx2_fma();
+#else
+    return 0;
+#endif
+}

@@ -18,6 +18,8 @@ public enum ExportCommand {
             OptionSpec(["--calibration"], value: "minmax|percentile|mse", help: "How activation ranges are chosen (default mse)."),
             OptionSpec(["--bias-correction"], help: "Shift biases by the mean error weight quantization causes."),
             OptionSpec(["-o", "--output"], value: "model.rnb", help: "The int8 model to write."),
+            OptionSpec(["--weight-layout"], value: "ohwi|o16hwi4",
+                       help: "Convolution weights: ohwi (default; any CPU, Cortex-M DSP kernels) or o16hwi4 (blocked, for AVX512-VNNI hosts)."),
             OptionSpec(["--c-header"], value: "model.h", help: "Also write the bytes as a C array with arena and shape #defines."),
             OptionSpec(["--evaluate"], value: "path|fashion-mnist", help: "Then compare float and int8 top-1 on this data's test split."),
             OptionSpec(["--evaluate-count"], value: "n", help: "Test images for --evaluate (default all)."),
@@ -41,7 +43,13 @@ public enum ExportCommand {
             usageError("unknown --calibration '\(methodName)' (minmax, percentile, mse)", command: name)
         }
         let count = args.int("--calib-count", default: 500, in: 1...100_000, command: name)
-        let options = ExportOptions(method: method, calibrationCount: count, biasCorrection: args.flag("--bias-correction"))
+        let layouts: [String: RNWeightLayout] = ["ohwi": .ohwi, "o16hwi4": .o16hwi4]
+        let layoutName = args.value("--weight-layout") ?? "ohwi"
+        guard let layout = layouts[layoutName] else {
+            usageError("unknown --weight-layout '\(layoutName)' (ohwi, o16hwi4)", command: name)
+        }
+        let options = ExportOptions(method: method, calibrationCount: count, biasCorrection: args.flag("--bias-correction"),
+                                    weightLayout: layout)
         do {
             let start = Date()
             var net: ResNet, info: CheckpointInfo, calibration: ImageDataset, source: String

@@ -116,6 +116,32 @@ public enum RNOpKind: UInt8, Sendable {
 public enum RNWeightLayout: UInt8, Sendable {
     /// (C_out, KH, KW, C_in), int8, symmetric. Fully connected: (K, H*W*C).
     case ohwi = 0
+    /// Convolutions only: (ceil(C_out / 16), KH, KW, ceil(C_in / 4), 16, 4), int8, symmetric,
+    /// zero where the output channel is >= C_out or the input channel >= C_in. Each 64-byte group
+    /// holds 4 input channels of 16 output channels, the operand of one 512-bit u8 x s8 dot-product
+    /// instruction (vpdpbusd); the blocked kernels read it.
+    case o16hwi4 = 1
+
+    /// Bytes of a conv's weights in this layout.
+    @inlinable
+    public func byteCount(outputs: Int, kernelH: Int, kernelW: Int, inputs: Int) -> Int {
+        switch self {
+        case .ohwi: return outputs * kernelH * kernelW * inputs
+        case .o16hwi4: return ((outputs + 15) / 16 * 16) * kernelH * kernelW * ((inputs + 3) / 4 * 4)
+        }
+    }
+
+    /// Byte index of weight (output channel c, ky, kx, input channel ci) in this layout.
+    @inlinable @inline(__always)
+    public func index(_ c: Int, _ ky: Int, _ kx: Int, _ ci: Int, kernelH: Int, kernelW: Int, inputs: Int) -> Int {
+        switch self {
+        case .ohwi:
+            return ((c * kernelH + ky) * kernelW + kx) * inputs + ci
+        case .o16hwi4:
+            let groups = (inputs + 3) / 4
+            return ((((c / 16 * kernelH + ky) * kernelW + kx) * groups + ci / 4) * 16 + c % 16) * 4 + ci % 4
+        }
+    }
 }
 
 /// Metadata: a sequence of records, each `u16 key, u16 reserved(0), u32 length, bytes`, padded

@@ -78,6 +78,8 @@ public struct RNOp: @unchecked Sendable {
     public var kind: RNOpKind { RNOpKind(rawValue: record.u8(RNBOpRecord.kindOffset)) ?? .conv2D }
     public var kindRaw: UInt8 { record.u8(RNBOpRecord.kindOffset) }
     public var weightLayoutRaw: UInt8 { record.u8(RNBOpRecord.weightLayoutOffset) }
+    /// Valid once the file was validated.
+    public var weightLayout: RNWeightLayout { RNWeightLayout(rawValue: weightLayoutRaw) ?? .ohwi }
     public var activationMin: Int32 {
         Int32(Int8(bitPattern: record.u8(RNBOpRecord.actMinOffset)))
     }
@@ -363,7 +365,7 @@ public struct RNBFile: @unchecked Sendable {
             throw RNError(.badActivationRange, index: i, found: Int(op.activationMin), limit: Int(op.activationMax))
         }
         if hasWeights {
-            guard RNWeightLayout(rawValue: op.weightLayoutRaw) != nil else {
+            guard let layout = RNWeightLayout(rawValue: op.weightLayoutRaw), layout == .ohwi || kind != .fullyConnected else {
                 throw RNError(.badWeightLayout, index: i, found: Int(op.weightLayoutRaw))
             }
         } else {

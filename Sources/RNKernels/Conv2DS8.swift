@@ -8,6 +8,9 @@ import RNFormat
 // - Elsewhere: the register-blocked tiled kernels, as compiled for this module's baseline (SSE2 on
 //   x86-64, NEON on arm64), unless a host program installed a faster instantiation of the same
 //   code in `RNAcceleratedKernels` (RNHostKernels installs the AVX2 one after a CPU check).
+// - Weights in layout 1 (o16hwi4): the blocked kernels, with the u8 x s8 dot product a host
+//   program installed (RNHostKernels: AVX512-VNNI vpdpbusd) or else the portable one; the
+//   reference on 32-bit Arm, whose fast kernels read layout 0.
 // - Built with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels): every
 //   layer on the reference, to measure or to bisect.
 
@@ -15,6 +18,12 @@ public typealias Conv2DS8Kernel = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePo
                                    UnsafeMutablePointer<Int8>) -> Void
 public typealias Conv2DAddS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
                                       PerChannelRequantization, UnsafePointer<Int8>, UnsafeMutablePointer<Int8>) -> Void
+/// The blocked kernels' signatures: as above plus the scratch.
+public typealias Conv2DBlockedS8Kernel = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
+                                          UnsafeMutableRawPointer, UnsafeMutablePointer<Int8>) -> Void
+public typealias Conv2DAddBlockedS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
+                                             PerChannelRequantization, UnsafePointer<Int8>, UnsafeMutableRawPointer,
+                                             UnsafeMutablePointer<Int8>) -> Void
 
 #if !hasFeature(Embedded)
 /// Faster instantiations of the tiled kernels that a host program may install once, before any
@@ -23,13 +32,33 @@ public typealias Conv2DAddS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer
 public enum RNAcceleratedKernels {
     nonisolated(unsafe) public static var conv2D: Conv2DS8Kernel? = nil
     nonisolated(unsafe) public static var conv2DAdd: Conv2DAddS8Kernel? = nil
+    /// Blocked kernels for weights in layout 1; nil means the portable dot product.
+    nonisolated(unsafe) public static var conv2DBlocked: Conv2DBlockedS8Kernel? = nil
+    nonisolated(unsafe) public static var conv2DAddBlocked: Conv2DAddBlockedS8Kernel? = nil
 }
 #endif
 
-/// 2-D convolution; see `conv2DS8Reference` for the contract.
+/// 2-D convolution; see `conv2DS8Reference` for the contract. Weights in layout 1 need
+/// `scratch`: `conv2DS8BlockedScratchByteCount(p)` bytes.
 @inlinable
 public func conv2DS8(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                     requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+                     layout: RNWeightLayout = .ohwi, requantization q: PerChannelRequantization,
+                     scratch: UnsafeMutableRawPointer? = nil, output: UnsafeMutablePointer<Int8>) {
+    if layout == .o16hwi4 {
+#if RN_REFERENCE_KERNELS || arch(arm)
+        conv2DS8Reference(p, input: input, weights: weights, layout: layout, requantization: q, output: output)
+#elseif hasFeature(Embedded)
+        conv2DS8Blocked(PortableDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch!, output: output)
+#else
+        if let accelerated = RNAcceleratedKernels.conv2DBlocked {
+            accelerated(p, input, weights, q, scratch!, output)
+        } else {
+            conv2DS8Blocked(PortableDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch!,
+                            output: output)
+        }
+#endif
+        return
+    }
 #if RN_REFERENCE_KERNELS
     conv2DS8Reference(p, input: input, weights: weights, requantization: q, output: output)
 #elseif arch(arm)
@@ -52,8 +81,26 @@ public func conv2DS8(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: U
 /// Convolution fused with a residual add; see `conv2DAddS8Reference` for the contract.
 @inlinable
 public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                        requantization q: PerChannelRequantization, residual: UnsafePointer<Int8>,
+                        layout: RNWeightLayout = .ohwi, requantization q: PerChannelRequantization,
+                        residual: UnsafePointer<Int8>, scratch: UnsafeMutableRawPointer? = nil,
                         output: UnsafeMutablePointer<Int8>) {
+    if layout == .o16hwi4 {
+#if RN_REFERENCE_KERNELS || arch(arm)
+        conv2DAddS8Reference(conv, add, input: input, weights: weights, layout: layout, requantization: q,
+                             residual: residual, output: output)
+#elseif hasFeature(Embedded)
+        conv2DAddS8Blocked(PortableDot4.self, conv, add, input: input, weights: weights, requantization: q,
+                           residual: residual, scratch: scratch!, output: output)
+#else
+        if let accelerated = RNAcceleratedKernels.conv2DAddBlocked {
+            accelerated(conv, add, input, weights, q, residual, scratch!, output)
+        } else {
+            conv2DAddS8Blocked(PortableDot4.self, conv, add, input: input, weights: weights, requantization: q,
+                               residual: residual, scratch: scratch!, output: output)
+        }
+#endif
+        return
+    }
 #if RN_REFERENCE_KERNELS
     conv2DAddS8Reference(conv, add, input: input, weights: weights, requantization: q, residual: residual, output: output)
 #elseif arch(arm)
@@ -75,17 +122,20 @@ public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: Unsaf
 
 /// Convolution streamed into a max pool; see `conv2DMaxPoolS8Reference` for the contract. Each
 /// convolution row is an ordinary convolution of output height 1 over the input rows under its
-/// window (the rows outside the image become top or bottom padding), run by `conv2DS8`.
+/// window (the rows outside the image become top or bottom padding), run by `conv2DS8`; with
+/// weights in layout 1, `kernelScratch` is its scratch (`conv2DS8BlockedScratchByteCount(conv)`).
 @inlinable
 public func conv2DMaxPoolS8(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
-                            weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
-                            scratch: UnsafeMutablePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+                            weights: UnsafePointer<Int8>, layout: RNWeightLayout = .ohwi,
+                            requantization q: PerChannelRequantization, scratch: UnsafeMutablePointer<Int8>,
+                            kernelScratch: UnsafeMutableRawPointer? = nil, output: UnsafeMutablePointer<Int8>) {
 #if RN_REFERENCE_KERNELS
-    conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, requantization: q, scratch: scratch, output: output)
+    conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, layout: layout, requantization: q,
+                             scratch: scratch, output: output)
 #else
     maxPoolStreamedRows(conv, pool, scratch: scratch, output: output) { r, row in
         conv2DS8(convolutionRow(conv, r), input: input + convolutionRowInputStart(conv, r), weights: weights,
-                 requantization: q, output: row)
+                 layout: layout, requantization: q, scratch: kernelScratch, output: row)
     }
 #endif
 }

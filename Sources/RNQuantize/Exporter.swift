@@ -13,9 +13,12 @@ public struct ExportOptions {
     public var fuseResidualAdds = true
     /// Stream the stem convolution into its max pool (see `Quantizer.fuseStemPool`).
     public var fuseStemPool = true
+    /// How convolution weights are arranged in the file (layout 1 for the blocked kernels).
+    public var weightLayout = RNWeightLayout.ohwi
     public init(method: CalibrationMethod = .mse, calibrationCount: Int = 500, biasCorrection: Bool = false,
-                fuseResidualAdds: Bool = true, fuseStemPool: Bool = true) {
+                fuseResidualAdds: Bool = true, fuseStemPool: Bool = true, weightLayout: RNWeightLayout = .ohwi) {
         self.fuseStemPool = fuseStemPool
+        self.weightLayout = weightLayout
         self.method = method
         self.calibrationCount = calibrationCount
         self.biasCorrection = biasCorrection
@@ -61,7 +64,7 @@ public enum Exporter {
             ("bias_correction", "\(options.biasCorrection)"),
         ])
         let bytes: [UInt8]
-        do { bytes = try RNBWriter.write(graph) } catch { throw ExportError("writing the model: \(error)") }
+        do { bytes = try RNBWriter.write(graph, weightLayout: options.weightLayout) } catch { throw ExportError("writing the model: \(error)") }
         return ExportResult(bytes: bytes, graph: graph, folded: folded, ranges: ranges)
     }
 

@@ -57,6 +57,17 @@ public struct ModelGraph {
         case conv2DMaxPool(input: Int, window: RNWindow, poolWindow: RNWindow, weights: Weights, activation: ActivationRange)
         case globalAveragePool(input: Int, activation: ActivationRange)
 
+        /// Input tensor, window and weights of a convolution (conv2d, conv2d_add, conv2d_max_pool).
+        public var convolution: (input: Int, window: RNWindow, weights: Weights)? {
+            switch self {
+            case .conv2D(let input, let window, let w, _), .conv2DAdd(let input, _, let window, let w, _, _, _, _, _),
+                 .conv2DMaxPool(let input, let window, _, let w, _):
+                return (input, window, w)
+            default:
+                return nil
+            }
+        }
+
         func outputChannels(_ graph: ModelGraph) -> Int {
             switch self {
             case .conv2D(_, _, let w, _), .fullyConnected(_, let w, _), .conv2DAdd(_, _, _, let w, _, _, _, _, _),

@@ -10,9 +10,20 @@ public enum RNBWriter {
         public var description: String
     }
 
-    /// The file's bytes. Throws if the runtime rejects what was written (a bug in the graph).
-    public static func write(_ graph: ModelGraph) throws -> [UInt8] {
-        let scratchBytes = 0   // no kernel needs shared scratch yet; rings are planned per op
+    /// The file's bytes, convolution weights in `weightLayout` (fully connected weights always in
+    /// layout 0). Throws if the runtime rejects what was written (a bug in the graph).
+    public static func write(_ graph: ModelGraph, weightLayout: RNWeightLayout = .ohwi) throws -> [UInt8] {
+        // Kernel scratch at the arena's end: what the blocked kernels need for the largest layer
+        // (layout 1); the layout-0 kernels need none (conv2d_max_pool rings are planned per op).
+        var scratchBytes = 0
+        if weightLayout == .o16hwi4 {
+            for op in graph.ops {
+                guard let (input, window, weights) = op.convolution else { continue }
+                let shape = graph.tensors[input]
+                scratchBytes = max(scratchBytes, conv2DS8BlockedScratchByteCount(
+                    inputWidth: shape.width, inputChannels: shape.channels, outputChannels: weights.bias.count, window: window))
+            }
+        }
         let plan = ArenaPlanner.plan(graph)
         var w = ByteWriter()
         let tensorCount = graph.tensors.count, opCount = graph.ops.count
@@ -32,7 +43,12 @@ public enum RNBWriter {
                  .conv2DMaxPool(_, _, _, let weights, _):
                 constants.align(16)
                 let valuesAt = constants.count
-                for v in weights.values { constants.append(UInt8(bitPattern: v)) }
+                var values = weights.values
+                if weightLayout == .o16hwi4, let (input, window, _) = op.convolution {
+                    values = arrangeWeights(values, outputs: weights.bias.count, kernelH: window.kernelH,
+                                            kernelW: window.kernelW, inputs: graph.tensors[input].channels, as: weightLayout)
+                }
+                for v in values { constants.append(UInt8(bitPattern: v)) }
                 constants.align(16)
                 let biasAt = constants.count
                 for b in weights.bias { constants.appendI32(b) }
@@ -42,7 +58,7 @@ public enum RNBWriter {
                 constants.align(16)
                 let shiftAt = constants.count
                 for m in weights.multipliers { constants.appendI32(m.shift.raw) }
-                var params = [valuesAt, weights.values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) }
+                var params = [valuesAt, values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) }
                 if case let .conv2DAdd(_, _, _, _, _, zeroPoint, leftShift, m, _) = op {
                     let packed = [m.0.shift.raw, m.1.shift.raw, m.2.shift.raw].enumerated()
                         .reduce(UInt32(0)) { $0 | UInt32(UInt8(bitPattern: Int8($1.element))) << (8 * UInt32($1.offset)) }
@@ -96,7 +112,7 @@ public enum RNBWriter {
             }
             if inputs.count == 1 { inputs.append(Int(RNBOpRecord.noTensor)) }
             w.append(kind.rawValue)
-            w.append(RNWeightLayout.ohwi.rawValue)
+            w.append(op.convolution == nil ? RNWeightLayout.ohwi.rawValue : weightLayout.rawValue)
             w.append(UInt8(bitPattern: Int8(act.min)))
             w.append(UInt8(bitPattern: Int8(act.max)))
             w.appendU16(UInt16(inputs[0]))
@@ -158,6 +174,24 @@ public enum RNBWriter {
         w.updateChecksum()
         _ = try withValidatedModel(w.bytes) { _ in 0 }
         return w.bytes
+    }
+
+    /// OHWI weights (C_out, KH, KW, C_in) rearranged into `layout`, padding zero.
+    public static func arrangeWeights(_ ohwi: [Int8], outputs: Int, kernelH: Int, kernelW: Int, inputs: Int,
+                                      as layout: RNWeightLayout) -> [Int8] {
+        var out = [Int8](repeating: 0, count: layout.byteCount(outputs: outputs, kernelH: kernelH, kernelW: kernelW, inputs: inputs))
+        var k = 0
+        for c in 0..<outputs {
+            for ky in 0..<kernelH {
+                for kx in 0..<kernelW {
+                    for ci in 0..<inputs {
+                        out[layout.index(c, ky, kx, ci, kernelH: kernelH, kernelW: kernelW, inputs: inputs)] = ohwi[k]
+                        k += 1
+                    }
+                }
+            }
+        }
+        return out
     }
 
     static func withValidatedModel(_ bytes: [UInt8], _ body: (RNModel) -> Int) throws -> Int {

@@ -65,11 +65,11 @@ extension RNModel {
             UnsafePointer((base + file.tensor(t).arenaOffset).assumingMemoryBound(to: Int8.self))
         }
         let input = tensorData(op.input0)
+        let kernelScratch = base + (file.arenaBytes - file.scratchBytes)   // the blocked kernels' (layout 1)
         switch op.kind {
         case .conv2D:
-            conv2DS8(convParams(op), input: input,
-                              weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                              requantization: requantization(op), output: output)
+            conv2DS8(convParams(op), input: input, weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
+                     layout: op.weightLayout, requantization: requantization(op), scratch: kernelScratch, output: output)
         case .fullyConnected:
             let inputTensor = file.tensor(op.input0), outputTensor = file.tensor(op.output)
             let p = FullyConnectedS8Params(inputCount: inputTensor.byteCount, outputCount: outputTensor.byteCount,
@@ -81,13 +81,15 @@ extension RNModel {
             addS8Reference(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
         case .conv2DMaxPool:
             conv2DMaxPoolS8(convParams(op), convPoolParams(op), input: input,
-                                     weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                                     requantization: requantization(op),
-                                     scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self), output: output)
+                            weights: constant(op, RNConvParam.weightsOffset, as: Int8.self), layout: op.weightLayout,
+                            requantization: requantization(op),
+                            scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self),
+                            kernelScratch: kernelScratch, output: output)
         case .conv2DAdd:
             conv2DAddS8(convParams(op), convAddParams(op), input: input,
-                                 weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                                 requantization: requantization(op), residual: tensorData(op.input1), output: output)
+                        weights: constant(op, RNConvParam.weightsOffset, as: Int8.self), layout: op.weightLayout,
+                        requantization: requantization(op), residual: tensorData(op.input1), scratch: kernelScratch,
+                        output: output)
         case .maxPool:
             maxPoolS8Reference(poolParams(op), input: input, output: output)
         case .globalAveragePool:

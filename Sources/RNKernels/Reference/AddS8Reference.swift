@@ -1,3 +1,5 @@
+import RNFormat
+
 /// Residual add, exactly TFLite's int8 Add:
 ///
 ///   a = (x0 - zp0) << left_shift, b = (x1 - zp1) << left_shift

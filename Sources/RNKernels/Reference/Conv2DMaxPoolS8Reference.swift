@@ -8,13 +8,15 @@ import RNFormat
 ///   runtime places it in the arena where the plan says, slot 7 of the op).
 /// - output:  (OH, OW, C_out), int8; must not alias `input` or `scratch`.
 public func conv2DMaxPoolS8Reference(_ conv: Conv2DS8Params, _ pool: PoolS8Params, input: UnsafePointer<Int8>,
-                                     weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                                     weights: UnsafePointer<Int8>, layout: RNWeightLayout = .ohwi,
+                                     requantization q: PerChannelRequantization,
                                      scratch: UnsafeMutablePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
     maxPoolStreamedRows(conv, pool, scratch: scratch, output: output) { r, row in
         for ox in 0..<conv.output.width {
             for c in 0..<conv.output.channels {
                 row[ox * conv.output.channels + c] =
-                    conv2DS8ReferenceOutput(conv, input: input, weights: weights, requantization: q, y: r, x: ox, channel: c)
+                    conv2DS8ReferenceOutput(conv, input: input, weights: weights, layout: layout, requantization: q,
+                                            y: r, x: ox, channel: c)
             }
         }
     }

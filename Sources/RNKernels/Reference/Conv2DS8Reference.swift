@@ -11,15 +11,17 @@ import RNFormat
 ///
 /// Accumulation wraps in int32; the exporter guarantees it cannot overflow in practice.
 /// - input:   (H, W, C_in), int8, per-tensor scale and zero point.
-/// - weights: (C_out, KH, KW, C_in), int8, symmetric (-127...127).
+/// - weights: w[c][ky][kx][ci], int8, symmetric (-127...127), arranged as `layout` says.
 /// - output:  (OH, OW, C_out), int8; must not alias `input`.
 public func conv2DS8Reference(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                              layout: RNWeightLayout = .ohwi,
                               requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
     for oy in 0..<p.output.height {
         for ox in 0..<p.output.width {
             for c in 0..<p.output.channels {
                 output[(oy * p.output.width + ox) * p.output.channels + c] =
-                    conv2DS8ReferenceOutput(p, input: input, weights: weights, requantization: q, y: oy, x: ox, channel: c)
+                    conv2DS8ReferenceOutput(p, input: input, weights: weights, layout: layout, requantization: q,
+                                            y: oy, x: ox, channel: c)
             }
         }
     }
@@ -28,7 +30,7 @@ public func conv2DS8Reference(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, w
 /// One output value of `conv2DS8Reference`: output (y, x, channel), requantized and clamped.
 @inline(__always)
 func conv2DS8ReferenceOutput(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                             requantization q: PerChannelRequantization, y oy: Int, x ox: Int, channel c: Int) -> Int8 {
+                             layout: RNWeightLayout, requantization q: PerChannelRequantization, y oy: Int, x ox: Int, channel c: Int) -> Int8 {
     let ic = p.input.channels
     let kh = p.window.kernelH, kw = p.window.kernelW
     var acc = q.bias[c]
@@ -39,9 +41,9 @@ func conv2DS8ReferenceOutput(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, we
             let ix = ox * p.window.strideW - p.window.padLeft + kx
             if ix < 0 || ix >= p.input.width { continue }
             let x = input + (iy * p.input.width + ix) * ic
-            let w = weights + ((c * kh + ky) * kw + kx) * ic
             for ci in 0..<ic {
-                acc &+= Int32(w[ci]) &* (Int32(x[ci]) &- p.inputZeroPoint)
+                let w = weights[layout.index(c, ky, kx, ci, kernelH: kh, kernelW: kw, inputs: ic)]
+                acc &+= Int32(w) &* (Int32(x[ci]) &- p.inputZeroPoint)
             }
         }
     }

@@ -1,3 +1,5 @@
+import RNFormat
+
 /// Fully connected layer: a 1x1 convolution over one pixel with `inputCount` channels.
 ///
 ///   out[k] = clamp(MultiplyByQuantizedMultiplier(bias[k] + sum_i w[k][i] * (x[i] - input_zp),

@@ -1,3 +1,5 @@
+import RNFormat
+
 /// Global average pool: the mean of each channel over all H x W positions, in the input's own
 /// scale and zero point, rounded half away from zero like TFLite's int8 average pool:
 ///   sum > 0: (sum + n/2) / n    else: (sum - n/2) / n     (integer division truncates)

@@ -1,3 +1,5 @@
+import RNFormat
+
 /// Maps uint8 pixels to the model's int8 input through per-channel tables, so devices need no
 /// float: `output[i] = table[(i % channels) * 256 + pixels[i]]`.
 /// - pixels: (H, W, C), uint8, already resized to the model's input.

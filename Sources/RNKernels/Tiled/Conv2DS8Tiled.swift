@@ -258,6 +258,55 @@ func multiplyByQuantizedMultiplier4(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32
 #endif
 }
 
+/// `multiplyByQuantizedMultiplier4` for any number of lanes (the blocked kernels use 16), in
+/// plain lane arithmetic: for generic vectors the stdlib's masks and `replacing(with:where:)`
+/// become lane-by-lane branches and `clamped` an out-of-line call. Transparent, because an
+/// ordinary generic function is specialized but not inlined. Multipliers are never Int32.min
+/// (the loader requires [2^30, 2^31) or 0), so SaturatingRoundingDoublingHighMul's one
+/// saturating case cannot occur.
+@_transparent @usableFromInline
+func multiplyByQuantizedMultiplierLanes<V: SIMD>(_ x: V, _ multiplier: V, _ shift: V) -> V where V.Scalar == Int32 {
+#if arch(arm)
+    var out = V()
+    for i in x.indices { out[i] = multiplyByQuantizedMultiplier(x[i], multiplier[i], shift[i]) }
+    return out
+#else
+    let negative = shift &>> 31                           // -1 where shift < 0, else 0
+    let left = shift & ~negative, right = (V() &- shift) & negative
+    let a = x &<< left
+    var high = V()
+    for i in 0..<V.scalarCount {
+        high[i] = Int32(truncatingIfNeeded: (Int64(a[i]) &* Int64(multiplier[i]) &+ (1 << 30)) &>> 31)
+    }
+    // RoundingDivideByPOT: add 1 where remainder > threshold, threshold = mask/2 (+1 if high < 0).
+    let one = V(repeating: 1)
+    let mask = (one &<< right) &- one
+    let remainder = high & mask
+    let threshold = (mask &>> one) &+ ((high &>> 31) & one)
+    return (high &>> right) &- ((threshold &- remainder) &>> 31)
+#endif
+}
+
+/// Each lane clamped to the activation range.
+@_transparent @usableFromInline
+func clampLanes<V: SIMD>(_ v: V, _ range: ActivationRange) -> V where V.Scalar == Int32 {
+    var out = V()
+    for i in 0..<V.scalarCount { out[i] = min(max(v[i], range.min), range.max) }
+    return out
+}
+
+/// `addS8ReferenceOutput` for any number of lanes (conv results `t` and residuals `r`, as int32).
+@_transparent @usableFromInline
+func addOutputLanes<V: SIMD>(_ add: AddS8Params, _ t: V, _ r: V) -> V where V.Scalar == Int32 {
+    let shift = V(repeating: add.leftShift)
+    let a = (t &- V(repeating: add.input0ZeroPoint)) &<< shift, b = (r &- V(repeating: add.input1ZeroPoint)) &<< shift
+    let sum = multiplyByQuantizedMultiplierLanes(a, V(repeating: add.input0.multiplier.raw), V(repeating: add.input0.shift.raw))
+        &+ multiplyByQuantizedMultiplierLanes(b, V(repeating: add.input1.multiplier.raw), V(repeating: add.input1.shift.raw))
+    let scaled = multiplyByQuantizedMultiplierLanes(sum, V(repeating: add.output.multiplier.raw),
+                                                    V(repeating: add.output.shift.raw)) &+ V(repeating: add.outputZeroPoint)
+    return clampLanes(scaled, add.activation)
+}
+
 /// Bias, requantization, output zero point and activation for four channels from `c`.
 @_transparent @usableFromInline
 func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _ sums: SIMD4<Int32>) -> SIMD4<Int32> {

@@ -1,0 +1,275 @@
+import RNFormat
+
+// Blocked int8 convolution over weights in layout 1 (o16hwi4), the twin of conv2DS8Reference
+// (and conv2DAddS8Reference) with `layout: .o16hwi4`, for any window, stride and padding.
+//
+// Built on one primitive, a 4-way u8 x s8 dot product per int32 lane (`DotProductU8S8`): one
+// vpdpbusd on a 512-bit register does 64 multiply-adds, 4 input channels x 16 output channels.
+// The instruction wants unsigned inputs, so each input row the window needs is copied once per
+// output row into scratch as u8 = x + 128 (x ^ 0x80), with the padding written as the input zero
+// point (so padded taps cancel like the reference's skipped ones) and the input channels padded
+// to a multiple of 4 (their weights are 0). Then, exactly:
+//
+//   sum_taps w * (x - zp) = sum_taps w * (x + 128) - (zp + 128) * sum_taps w
+//
+// so each output channel's bias becomes bias - (zp + 128) * (sum of its weights), computed once
+// per call into scratch. In the padded rows a kernel row's taps for one pixel are one contiguous
+// run of KW x ceil(C_in/4) groups of 4 bytes, and the weights of the same kernel row are the
+// matching run of 64-byte groups, so the inner loop walks one run per kernel row.
+//
+// Register blocking: 2 blocks of 16 output channels x up to 8 pixels of one output row, 16
+// accumulators of 16 int32 lanes (or 1 block when C_out has an odd number of blocks). Products
+// are at most 255 x 127 and windows small, so the int32 sums do not overflow (the reference's
+// sums wrap identically anyway: integer sums in any order).
+
+/// acc + a 4-way u8 x s8 dot product in each of 16 int32 lanes: lane i adds
+/// sum over j < 4 of u8(byte 4i+j of u) * s8(byte 4i+j of s).
+public protocol DotProductU8S8 {
+    static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32>
+}
+
+/// `DotProductU8S8` in portable Swift, lane by lane: the twin of the instructions.
+public enum PortableDot4: DotProductU8S8 {
+    @inlinable @inline(__always)
+    public static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32> {
+        var out = acc
+        for lane in 0..<16 {
+            let a = UInt32(bitPattern: u[lane]), b = UInt32(bitPattern: s[lane])
+            var t: Int32 = 0
+            for j: UInt32 in 0..<4 {
+                t &+= Int32(UInt8(truncatingIfNeeded: a &>> (8 &* j))) &* Int32(Int8(truncatingIfNeeded: b &>> (8 &* j)))
+            }
+            out[lane] &+= t
+        }
+        return out
+    }
+}
+
+/// Scratch bytes of the blocked kernels for convolution `p`: per block of 16 output channels the
+/// effective bias, multiplier and shift (3 x 64 bytes), then kernel_h padded u8 input rows of
+/// (pad_left + W + pad_right) x ceil(C_in/4) x 4 bytes; a multiple of 64.
+@inlinable
+public func conv2DS8BlockedScratchByteCount(_ p: Conv2DS8Params) -> Int {
+    conv2DS8BlockedScratchByteCount(inputWidth: p.input.width, inputChannels: p.input.channels,
+                                    outputChannels: p.output.channels, window: p.window)
+}
+
+@inlinable
+public func conv2DS8BlockedScratchByteCount(inputWidth: Int, inputChannels: Int, outputChannels: Int,
+                                            window: RNWindow) -> Int {
+    let row = (window.padLeft + inputWidth + window.padRight) * ((inputChannels + 3) / 4 * 4)
+    return (outputChannels + 15) / 16 * 192 + (window.kernelH * row + 63) / 64 * 64
+}
+
+@inlinable @inline(__always)
+func loadLanes(_ p: UnsafeRawPointer) -> SIMD16<Int32> { p.loadUnaligned(as: SIMD16<Int32>.self) }
+
+/// The accumulators of `OB` blocks of 16 channels x `P` pixels: the sums (without bias) of one
+/// run of 4-byte input groups per kernel row. `input` is pixel 0's first group in padded row 0,
+/// `pixelStep` the bytes between pixels (stride x group bytes), `rowBytes` between padded rows,
+/// `runGroups` the groups of one kernel row (KW x ceil(C_in/4)); `weights` is block 0's first
+/// group, `blockBytes` the bytes between blocks.
+@usableFromInline
+struct BlockedTile<let P: Int, let OB: Int> {
+    @usableFromInline typealias Sums = InlineArray<OB, InlineArray<P, SIMD16<Int32>>>
+
+    @inlinable @inline(__always)
+    static func sums<D: DotProductU8S8>(_ dot: D.Type, input: UnsafeRawPointer, pixelStep: Int, rowBytes: Int,
+                                        kernelH: Int, runGroups: Int, weights: UnsafeRawPointer, blockBytes: Int) -> Sums {
+        var acc = Sums(repeating: InlineArray(repeating: SIMD16<Int32>()))
+        var ky = 0
+        while ky < kernelH {
+            let x = input + ky &* rowBytes
+            let w = weights + ky &* runGroups &* 64
+            var j = 0
+            while j < runGroups {
+                var wv = InlineArray<OB, SIMD16<Int32>>(repeating: SIMD16<Int32>())
+                for o in 0..<OB { wv[o] = loadLanes(w + (o &* blockBytes &+ j &* 64)) }
+                for p in 0..<P {
+                    let a = SIMD16<Int32>(repeating: (x + (p &* pixelStep &+ 4 &* j)).loadUnaligned(as: Int32.self))
+                    for o in 0..<OB { acc[o][p] = D.dot4(acc[o][p], a, wv[o]) }
+                }
+                j &+= 1
+            }
+            ky &+= 1
+        }
+        return acc
+    }
+}
+
+/// What the blocked loops do with requantized, clamped convolution outputs: `values` are
+/// channels c..<c+n (n <= 16) of output pixel `pixel`.
+@usableFromInline
+protocol BlockEpilogue {
+    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int)
+}
+
+@usableFromInline
+struct BlockedConvEpilogue: BlockEpilogue {
+    @usableFromInline let channels: Int
+    @usableFromInline let output: UnsafeMutablePointer<Int8>
+    @inlinable init(channels: Int, output: UnsafeMutablePointer<Int8>) { self.channels = channels; self.output = output }
+    @inlinable @inline(__always)
+    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
+        storeBytes(values, n, to: output + (pixel &* channels &+ c))
+    }
+}
+
+@usableFromInline
+struct BlockedConvAddEpilogue: BlockEpilogue {
+    @usableFromInline let channels: Int
+    @usableFromInline let add: AddS8Params
+    @usableFromInline let residual: UnsafePointer<Int8>
+    @usableFromInline let output: UnsafeMutablePointer<Int8>
+    @inlinable init(channels: Int, add: AddS8Params, residual: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+        self.channels = channels; self.add = add; self.residual = residual; self.output = output
+    }
+    @inlinable @inline(__always)
+    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
+        let at = pixel &* channels &+ c
+        var r = SIMD16<Int32>()
+        if n == 16 {
+            for i in 0..<16 { r[i] = Int32(residual[at &+ i]) }
+        } else {
+            for i in 0..<n { r[i] = Int32(residual[at &+ i]) }
+        }
+        storeBytes(addOutputLanes(add, values, r), n, to: output + at)
+    }
+}
+
+/// Lanes 0..<n of `v` as int8 at `out`.
+@inlinable @inline(__always)
+func storeBytes(_ v: SIMD16<Int32>, _ n: Int, to out: UnsafeMutablePointer<Int8>) {
+    if n == 16 {
+        for i in 0..<16 { out[i] = Int8(truncatingIfNeeded: v[i]) }
+    } else {
+        for i in 0..<n { out[i] = Int8(truncatingIfNeeded: v[i]) }
+    }
+}
+
+/// The loop nest: per output row, the padded u8 rows; then pairs of channel blocks (a single
+/// block last when their count is odd); then pixels, 8 at a time and the rest in one tile.
+@inlinable @inline(__always)
+func conv2DS8BlockedLoops<D: DotProductU8S8, E: BlockEpilogue>(_ dot: D.Type, _ p: Conv2DS8Params,
+                                                               input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                                                               requantization q: PerChannelRequantization,
+                                                               scratch: UnsafeMutableRawPointer, epilogue: E) {
+    let cin = p.input.channels, cout = p.output.channels
+    let groupBytes = (cin + 3) / 4 * 4
+    let kh = p.window.kernelH, kw = p.window.kernelW
+    let runGroups = kw &* groupBytes / 4
+    let blocks = (cout + 15) / 16
+    let blockBytes = kh &* runGroups &* 64
+    let rowPixels = p.window.padLeft + p.input.width + p.window.padRight
+    let rowBytes = rowPixels &* groupBytes
+    let pixelStep = p.window.strideW &* groupBytes
+    let fill = UInt8(truncatingIfNeeded: p.inputZeroPoint) ^ 0x80
+
+    // Effective bias, multiplier and shift of each block (lanes past C_out: 0, never stored).
+    let constants = scratch
+    let rows = scratch + blocks &* 192
+    let ones = SIMD16<Int32>(repeating: 0x0101_0101)
+    for b in 0..<blocks {
+        var weightSums = SIMD16<Int32>()
+        let w = UnsafeRawPointer(weights) + b &* blockBytes
+        for j in 0..<(kh &* runGroups) { weightSums = D.dot4(weightSums, ones, loadLanes(w + j &* 64)) }
+        var bias = SIMD16<Int32>(), multiplier = SIMD16<Int32>(), shift = SIMD16<Int32>()
+        for lane in 0..<min(16, cout &- 16 &* b) {
+            let c = 16 &* b &+ lane
+            bias[lane] = q.bias[c] &- (p.inputZeroPoint &+ 128) &* weightSums[lane]
+            multiplier[lane] = q.multiplier[c]
+            shift[lane] = q.shift[c]
+        }
+        (constants + b &* 192).storeBytes(of: bias, as: SIMD16<Int32>.self)
+        (constants + (b &* 192 &+ 64)).storeBytes(of: multiplier, as: SIMD16<Int32>.self)
+        (constants + (b &* 192 &+ 128)).storeBytes(of: shift, as: SIMD16<Int32>.self)
+    }
+
+    for oy in 0..<p.output.height {
+        // The kernel_h padded rows under this output row.
+        for ky in 0..<kh {
+            let iy = oy &* p.window.strideH &- p.window.padTop &+ ky
+            let dst = (rows + ky &* rowBytes).assumingMemoryBound(to: UInt8.self)
+            guard iy >= 0 && iy < p.input.height else {
+                dst.update(repeating: fill, count: rowBytes)
+                continue
+            }
+            let left = p.window.padLeft &* groupBytes
+            dst.update(repeating: fill, count: left)
+            let src = UnsafeRawPointer(input + iy &* p.input.width &* cin).assumingMemoryBound(to: UInt8.self)
+            let body = dst + left
+            if groupBytes == cin {
+                for i in 0..<(p.input.width &* cin) { body[i] = src[i] ^ 0x80 }
+            } else {
+                for x in 0..<p.input.width {
+                    for i in 0..<groupBytes { body[x &* groupBytes &+ i] = i < cin ? src[x &* cin &+ i] ^ 0x80 : fill }
+                }
+            }
+            (body + p.input.width &* groupBytes).update(repeating: fill, count: p.window.padRight &* groupBytes)
+        }
+
+        let rowOut = oy &* p.output.width
+        @inline(__always) func finish<let P: Int, let OB: Int>(_ s: BlockedTile<P, OB>.Sums, _ b: Int, _ x: Int) {
+            for o in 0..<OB {
+                let k = constants + (b &+ o) &* 192
+                let c = 16 &* (b &+ o), n = min(16, cout &- c)
+                let bias = loadLanes(k), multiplier = loadLanes(k + 64), shift = loadLanes(k + 128)
+                for px in 0..<P {
+                    let scaled = multiplyByQuantizedMultiplierLanes(s[o][px] &+ bias, multiplier, shift)
+                        &+ SIMD16(repeating: p.outputZeroPoint)
+                    epilogue.store(rowOut &+ x &+ px, c, clampLanes(scaled, p.activation), n)
+                }
+            }
+        }
+        @inline(__always) func tile<let P: Int, let OB: Int>(_ shape: BlockedTile<P, OB>.Type, _ b: Int, _ x: Int) {
+            let s = BlockedTile<P, OB>.sums(D.self, input: UnsafeRawPointer(rows + x &* pixelStep), pixelStep: pixelStep,
+                                            rowBytes: rowBytes, kernelH: kh, runGroups: runGroups,
+                                            weights: UnsafeRawPointer(weights) + b &* blockBytes, blockBytes: blockBytes)
+            finish(s, b, x)
+        }
+        @inline(__always) func tiles<let OB: Int>(_ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
+            var x = 0
+            while x &+ 8 <= p.output.width {
+                tile(BlockedTile<8, OB>.self, b, x)
+                x &+= 8
+            }
+            switch p.output.width &- x {
+            case 7: tile(BlockedTile<7, OB>.self, b, x)
+            case 6: tile(BlockedTile<6, OB>.self, b, x)
+            case 5: tile(BlockedTile<5, OB>.self, b, x)
+            case 4: tile(BlockedTile<4, OB>.self, b, x)
+            case 3: tile(BlockedTile<3, OB>.self, b, x)
+            case 2: tile(BlockedTile<2, OB>.self, b, x)
+            case 1: tile(BlockedTile<1, OB>.self, b, x)
+            default: break
+            }
+        }
+        var b = 0
+        while b &+ 2 <= blocks {
+            tiles(b, BlockedTile<1, 2>.self)
+            b &+= 2
+        }
+        if b < blocks { tiles(b, BlockedTile<1, 1>.self) }
+    }
+}
+
+/// Same contract as `conv2DS8Reference(layout: .o16hwi4)`; `scratch` holds
+/// `conv2DS8BlockedScratchByteCount(p)` bytes, contents irrelevant.
+@inlinable @inline(__always)
+public func conv2DS8Blocked<D: DotProductU8S8>(_ dot: D.Type, _ p: Conv2DS8Params, input: UnsafePointer<Int8>,
+                                               weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                                               scratch: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8BlockedLoops(dot, p, input: input, weights: weights, requantization: q, scratch: scratch,
+                         epilogue: BlockedConvEpilogue(channels: p.output.channels, output: output))
+}
+
+/// Same contract as `conv2DAddS8Reference(layout: .o16hwi4)`, with scratch as `conv2DS8Blocked`.
+@inlinable @inline(__always)
+public func conv2DAddS8Blocked<D: DotProductU8S8>(_ dot: D.Type, _ conv: Conv2DS8Params, _ add: AddS8Params,
+                                                  input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                                                  requantization q: PerChannelRequantization, residual: UnsafePointer<Int8>,
+                                                  scratch: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Int8>) {
+    conv2DS8BlockedLoops(dot, conv, input: input, weights: weights, requantization: q, scratch: scratch,
+                         epilogue: BlockedConvAddEpilogue(channels: conv.output.channels, add: add, residual: residual,
+                                                          output: output))
+}

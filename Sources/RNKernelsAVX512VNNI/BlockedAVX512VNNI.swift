@@ -1,0 +1,29 @@
+import CRNX86
+import RNKernels
+
+// The blocked kernels of RNKernels/Tiled/Conv2DS8Blocked.swift instantiated with AVX-512 and
+// VNNI (-target-cpu icelake-server): each dot4 is one vpdpbusd on a 512-bit register, 64
+// multiply-adds. Enter only after RNHostKernels' CPU check (rn_cpu_has_avx512_vnni).
+
+/// `DotProductU8S8` as vpdpbusd.
+public enum AVX512VNNIDot4: DotProductU8S8 {
+    @inlinable @inline(__always)
+    public static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32> {
+        rn_dpbusd_512(acc, u, s)
+    }
+}
+
+public func conv2DS8BlockedAVX512VNNI(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                                      requantization q: PerChannelRequantization, scratch: UnsafeMutableRawPointer,
+                                      output: UnsafeMutablePointer<Int8>) {
+    conv2DS8Blocked(AVX512VNNIDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch,
+                    output: output)
+}
+
+public func conv2DAddS8BlockedAVX512VNNI(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
+                                         weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
+                                         residual: UnsafePointer<Int8>, scratch: UnsafeMutableRawPointer,
+                                         output: UnsafeMutablePointer<Int8>) {
+    conv2DAddS8Blocked(AVX512VNNIDot4.self, conv, add, input: input, weights: weights, requantization: q,
+                       residual: residual, scratch: scratch, output: output)
+}
