@@ -212,15 +212,27 @@ extension FusedKernelTests {
             var temporary = [Int8](repeating: 0, count: ch * cw * cout)
             var want = [Int8](repeating: 0, count: oh * ow * cout), got = want, fast = want
             var scratch = [Int8](repeating: 77, count: conv2DMaxPoolS8ScratchByteCount(conv, pool)), scratch2 = scratch
+            // Layout 1: the same weights arranged for the blocked kernels, which also need kernel scratch.
+            let blocked = RNBWriter.arrangeWeights(weights, outputs: cout, kernelH: k, kernelW: k, inputs: cin, as: .o16hwi4)
+            var kernelScratch = [UInt8](repeating: 0xA5, count: conv2DS8BlockedScratchByteCount(conv))
+            var blockedReference = want, blockedFast = want
             bias.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { mp in sh.withUnsafeBufferPointer { sp in
                 let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: mp.baseAddress!, shift: sp.baseAddress!)
                 conv2DS8Reference(conv, input: input, weights: weights, requantization: q, output: &temporary)
                 maxPoolS8Reference(pool, input: temporary, output: &want)
                 conv2DMaxPoolS8Reference(conv, pool, input: input, weights: weights, requantization: q, scratch: &scratch, output: &got)
                 conv2DMaxPoolS8(conv, pool, input: input, weights: weights, requantization: q, scratch: &scratch2, output: &fast)
+                conv2DMaxPoolS8Reference(conv, pool, input: input, weights: blocked, layout: .o16hwi4, requantization: q,
+                                         scratch: &scratch, output: &blockedReference)
+                kernelScratch.withUnsafeMutableBytes { k in
+                    conv2DMaxPoolS8(conv, pool, input: input, weights: blocked, layout: .o16hwi4, requantization: q,
+                                    scratch: &scratch2, kernelScratch: k.baseAddress!, output: &blockedFast)
+                }
             }}}
             #expect(got == want, "trial \(trial): conv \(k)/\(s) on \(h)x\(w), pool \(pk)/\(ps) pad \(pp)")
             #expect(fast == want, "dispatcher, trial \(trial): conv \(k)/\(s) on \(h)x\(w)x\(cin), pool \(pk)/\(ps) pad \(pp)")
+            #expect(blockedReference == want, "layout 1 reference, trial \(trial)")
+            #expect(blockedFast == want, "layout 1 dispatcher, trial \(trial): conv \(k)/\(s) on \(h)x\(w)x\(cin)")
         }
     }
 }

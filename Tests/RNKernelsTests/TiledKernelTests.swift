@@ -3,6 +3,7 @@ import RNFormat
 import RNKernels
 import RNKernelsAVX2
 import RNKernelsAVXVNNI
+import RNKernelsAVX512VNNI
 import CRNCPU
 import RNQuantize
 import RNTrain
@@ -15,10 +16,12 @@ import RNTrain
         var input: [Int8], weights: [Int8], bias: [Int32], multiplier: [Int32], shift: [Int32]
     }
 
-    /// `channels` draws the input channel count.
-    static func randomCase(_ rng: inout SeededRandom, channels: (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) }) -> Case {
-        let h = Int.random(in: 1...9, using: &rng), w = Int.random(in: 1...7, using: &rng)
-        let cin = channels(&rng), cout = Int.random(in: 1...20, using: &rng)
+    /// `channels` draws the input channel count; `widths` and `outputs` the input width and
+    /// output channel ranges.
+    static func randomCase(_ rng: inout SeededRandom, channels: (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) },
+                           widths: ClosedRange<Int> = 1...7, outputs: ClosedRange<Int> = 1...20) -> Case {
+        let h = Int.random(in: 1...9, using: &rng), w = Int.random(in: widths, using: &rng)
+        let cin = channels(&rng), cout = Int.random(in: outputs, using: &rng)
         let kh = [1, 3, 3, 5][Int.random(in: 0...3, using: &rng)], kw = [1, 3, 3, 2][Int.random(in: 0...3, using: &rng)]
         let s = Int.random(in: 1...2, using: &rng)
         let window = RNWindow(kernelH: kh, kernelW: kw, strideH: s, strideW: Int.random(in: 1...2, using: &rng),
@@ -45,11 +48,12 @@ import RNTrain
 
     /// `kernel` against conv2DS8Reference over `trials` random cases.
     func checkConv(_ kernel: Conv, seed: UInt64, trials: Int = 300,
-                   channels: @escaping (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) }) {
+                   channels: @escaping (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) },
+                   widths: ClosedRange<Int> = 1...7, outputs: ClosedRange<Int> = 1...20) {
         var rng = SeededRandom(seed: seed)
         var checked = 0
         for trial in 0..<trials {
-            let c = Self.randomCase(&rng, channels: channels)
+            let c = Self.randomCase(&rng, channels: channels, widths: widths, outputs: outputs)
             guard c.conv.output.height > 0, c.conv.output.width > 0 else { continue }
             var want = [Int8](repeating: 0, count: c.conv.output.elementCount), got = want
             c.bias.withUnsafeBufferPointer { b in c.multiplier.withUnsafeBufferPointer { m in c.shift.withUnsafeBufferPointer { s in
@@ -65,10 +69,11 @@ import RNTrain
 
     /// `kernel` (writing over its residual, as the runtime runs it) against conv2DAddS8Reference.
     func checkConvAdd(_ kernel: ConvAdd, seed: UInt64, trials: Int = 150,
-                      channels: @escaping (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) }) {
+                      channels: @escaping (inout SeededRandom) -> Int = { Int.random(in: 16...70, using: &$0) },
+                      widths: ClosedRange<Int> = 1...7, outputs: ClosedRange<Int> = 1...20) {
         var rng = SeededRandom(seed: seed)
         for trial in 0..<trials {
-            let c = Self.randomCase(&rng, channels: channels)
+            let c = Self.randomCase(&rng, channels: channels, widths: widths, outputs: outputs)
             guard c.conv.output.height > 0, c.conv.output.width > 0 else { continue }
             var conv = c.conv
             conv.activation = .none
@@ -131,5 +136,79 @@ import RNTrain
                   channels: Self.multiplesOf4)
         checkConvAdd({ conv2DAddS8DualMAC($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
                      seed: 76, channels: Self.multiplesOf4)
+    }
+
+    // MARK: - Blocked kernels (weights in layout 1)
+
+    /// Layout 1 copies of OHWI weights, and kernel scratch prefilled with garbage.
+    static func blockedOperands(_ p: Conv2DS8Params, _ weights: UnsafePointer<Int8>) -> (weights: [Int8], scratch: [UInt8]) {
+        let kh = p.window.kernelH, kw = p.window.kernelW, cin = p.input.channels, cout = p.output.channels
+        let ohwi = Array(UnsafeBufferPointer(start: weights, count: cout * kh * kw * cin))
+        return (RNBWriter.arrangeWeights(ohwi, outputs: cout, kernelH: kh, kernelW: kw, inputs: cin, as: .o16hwi4),
+                [UInt8](repeating: 0xA5, count: conv2DS8BlockedScratchByteCount(p)))
+    }
+
+    /// A blocked conv kernel (or dispatcher) under the layout-0 signature the checks call.
+    static func blocked(_ kernel: @escaping Conv2DBlockedS8Kernel) -> Conv {
+        { p, input, weights, q, output in
+            let operands = blockedOperands(p, weights)
+            var scratch = operands.scratch
+            scratch.withUnsafeMutableBytes { kernel(p, input, operands.weights, q, $0.baseAddress!, output) }
+        }
+    }
+
+    static func blocked(_ kernel: @escaping Conv2DAddBlockedS8Kernel) -> ConvAdd {
+        { conv, add, input, weights, q, residual, output in
+            let operands = blockedOperands(conv, weights)
+            var scratch = operands.scratch
+            scratch.withUnsafeMutableBytes { kernel(conv, add, input, operands.weights, q, residual, $0.baseAddress!, output) }
+        }
+    }
+
+    /// Blocked kernels over 1 to 70 input channels (groups of 4 padded), 1 to 56 output channels
+    /// (1 to 4 blocks of 16: pairs, a single block, partial blocks) and widths up to 19 (8-pixel
+    /// tiles and every tail).
+    func checkBlocked(_ conv: @escaping Conv2DBlockedS8Kernel, _ convAdd: @escaping Conv2DAddBlockedS8Kernel, seed: UInt64) {
+        let any: (inout SeededRandom) -> Int = { Int.random(in: 1...70, using: &$0) }
+        checkConv(Self.blocked(conv), seed: seed, trials: 300, channels: any, widths: 1...19, outputs: 1...56)
+        checkConvAdd(Self.blocked(convAdd), seed: seed + 1, trials: 150, channels: any, widths: 1...19, outputs: 1...56)
+    }
+
+    @Test func blockedReferenceMatchesReference() {
+        checkBlocked({ conv2DS8Reference($0, input: $1, weights: $2, layout: .o16hwi4, requantization: $3, output: $5) },
+                     { conv2DAddS8Reference($0, $1, input: $2, weights: $3, layout: .o16hwi4, requantization: $4,
+                                            residual: $5, output: $7) }, seed: 91)
+    }
+
+    @Test func blockedPortableMatchesReference() {
+        checkBlocked({ conv2DS8Blocked(PortableDot4.self, $0, input: $1, weights: $2, requantization: $3, scratch: $4, output: $5) },
+                     { conv2DAddS8Blocked(PortableDot4.self, $0, $1, input: $2, weights: $3, requantization: $4, residual: $5,
+                                          scratch: $6, output: $7) }, seed: 93)
+    }
+
+    @Test func blockedDispatchMatchesReference() {
+        checkBlocked({ conv2DS8($0, input: $1, weights: $2, layout: .o16hwi4, requantization: $3, scratch: $4, output: $5) },
+                     { conv2DAddS8($0, $1, input: $2, weights: $3, layout: .o16hwi4, requantization: $4, residual: $5,
+                                   scratch: $6, output: $7) }, seed: 95)
+    }
+
+    /// The same blocked source with vpdpbusd (skipped on CPUs without AVX512-VNNI).
+    @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func blockedAVX512VNNIMatchesReference() {
+        checkBlocked(conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI, seed: 97)
+    }
+
+    /// The instruction against its portable twin on random lanes and the extremes (255 x -128).
+    @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func dot4InstructionMatchesPortable() {
+        var rng = SeededRandom(seed: 99)
+        func lanes() -> SIMD16<Int32> {
+            var v = SIMD16<Int32>()
+            for i in 0..<16 { v[i] = Int32(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
+            return v
+        }
+        var cases = (0..<500).map { _ in (lanes(), lanes(), lanes()) }
+        cases.append((SIMD16(repeating: Int32.max - 1000), SIMD16(repeating: -1), SIMD16(repeating: Int32(bitPattern: 0x8080_8080))))
+        for (acc, u, s) in cases {
+            #expect(AVX512VNNIDot4.dot4(acc, u, s) == PortableDot4.dot4(acc, u, s))
+        }
     }
 }

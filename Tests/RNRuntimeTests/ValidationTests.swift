@@ -194,3 +194,30 @@ struct ModelPatch {
         #expect(status { $0.param(0, 9, 1) } == .opFieldNotZero)
     }
 }
+
+@Suite struct WeightLayoutValidationTests {
+    // The imagenet-stem golden graph in layout 1: op 0 is the stem (3 input channels, padded to 4;
+    // 4 output channels, padded to 16), the last op the fully connected layer.
+    static let model = try! Repo.bytes(Repo.golden("exported-resnet18-imagenet-stem", "model-o16hwi4.rnb"))
+
+    @Test func layoutOneFieldsAreChecked() {
+        let base = ModelPatch(Self.model)
+        #expect(base.status == .ok && base.file.op(0).weightLayout == .o16hwi4)
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
+            var p = ModelPatch(Self.model)
+            edit(&p)
+            return p.status
+        }
+        let weights = base.param(0, RNConvParam.weightsOffset)
+        let last = base.file.opCount - 1
+        #expect(base.file.op(last).kind == .fullyConnected)
+        // Input channel 3 of output channel 0 is padding, as is output channel 4 (lane 4).
+        #expect(status { $0.constant(weights + 3, 1, width: 1) } == .badWeightValue)
+        #expect(status { $0.constant(weights + 4 * 4, 0xFF, width: 1) } == .badWeightValue)
+        #expect(status { $0.constant(weights, 0x80, width: 1) } == .badWeightValue)                // -128
+        #expect(status { p in p.param(0, RNConvParam.weightsSize, UInt32(p.param(0, RNConvParam.weightsSize) - 64)) } == .badWeightsSize)
+        #expect(status { $0.header(RNBHeader.scratchBytesOffset, 16) } == .badScratchSize)
+        #expect(status { $0.op(last, RNBOpRecord.weightLayoutOffset, 1, width: 1) } == .badWeightLayout)   // fully connected
+        #expect(status { $0.op(0, RNBOpRecord.weightLayoutOffset, 2, width: 1) } == .badWeightLayout)
+    }
+}

@@ -2,6 +2,7 @@
 // models, through the host runtime. Run it only when the format or the arithmetic changes on
 // purpose; never hand-edit the output. Each case folder holds:
 //   model.rnb      the model
+//   model-o16hwi4.rnb  the same graph with convolution weights in layout 1 (exported cases; same outputs)
 //   inputs.bin     N inputs, int8, back to back (made from seeded uint8 pixels via the input tables)
 //   expected.bin   N outputs, int8, back to back
 //   STAMP          what made it
@@ -58,6 +59,9 @@ do {
             outputs += output
         }
         try Data(bytes).write(to: dir.appendingPathComponent("model.rnb"))
+        if c.name.hasPrefix("exported") {
+            try Data(try RNBWriter.write(c.graph, weightLayout: .o16hwi4)).write(to: dir.appendingPathComponent("model-o16hwi4.rnb"))
+        }
         try Data(inputs.map { UInt8(bitPattern: $0) }).write(to: dir.appendingPathComponent("inputs.bin"))
         try Data(outputs.map { UInt8(bitPattern: $0) }).write(to: dir.appendingPathComponent("expected.bin"))
         let stamp = """
