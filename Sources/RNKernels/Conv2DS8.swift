@@ -48,12 +48,12 @@ public func conv2DS8(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: U
 #if RN_REFERENCE_KERNELS || arch(arm)
         conv2DS8Reference(p, input: input, weights: weights, layout: layout, requantization: q, output: output)
 #elseif hasFeature(Embedded)
-        conv2DS8Blocked(PortableDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch!, output: output)
+        conv2DS8Blocked(PortableBlockedInstructions.self, p, input: input, weights: weights, requantization: q, scratch: scratch!, output: output)
 #else
         if let accelerated = RNAcceleratedKernels.conv2DBlocked {
             accelerated(p, input, weights, q, scratch!, output)
         } else {
-            conv2DS8Blocked(PortableDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch!,
+            conv2DS8Blocked(PortableBlockedInstructions.self, p, input: input, weights: weights, requantization: q, scratch: scratch!,
                             output: output)
         }
 #endif
@@ -89,13 +89,13 @@ public func conv2DAddS8(_ conv: Conv2DS8Params, _ add: AddS8Params, input: Unsaf
         conv2DAddS8Reference(conv, add, input: input, weights: weights, layout: layout, requantization: q,
                              residual: residual, output: output)
 #elseif hasFeature(Embedded)
-        conv2DAddS8Blocked(PortableDot4.self, conv, add, input: input, weights: weights, requantization: q,
+        conv2DAddS8Blocked(PortableBlockedInstructions.self, conv, add, input: input, weights: weights, requantization: q,
                            residual: residual, scratch: scratch!, output: output)
 #else
         if let accelerated = RNAcceleratedKernels.conv2DAddBlocked {
             accelerated(conv, add, input, weights, q, residual, scratch!, output)
         } else {
-            conv2DAddS8Blocked(PortableDot4.self, conv, add, input: input, weights: weights, requantization: q,
+            conv2DAddS8Blocked(PortableBlockedInstructions.self, conv, add, input: input, weights: weights, requantization: q,
                                residual: residual, scratch: scratch!, output: output)
         }
 #endif

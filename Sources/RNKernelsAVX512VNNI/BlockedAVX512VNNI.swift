@@ -5,18 +5,22 @@ import RNKernels
 // VNNI (-target-cpu icelake-server): each dot4 is one vpdpbusd on a 512-bit register, 64
 // multiply-adds. Enter only after RNHostKernels' CPU check (rn_cpu_has_avx512_vnni).
 
-/// `DotProductU8S8` as vpdpbusd.
-public enum AVX512VNNIDot4: DotProductU8S8 {
+/// `BlockedInstructions` as vpdpbusd and vpmuldq sequences (rn_x86.h).
+public enum AVX512VNNIInstructions: BlockedInstructions {
     @inlinable @inline(__always)
     public static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32> {
         rn_dpbusd_512(acc, u, s)
+    }
+    @inlinable @inline(__always)
+    public static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32> {
+        rn_mbqm_512(x, multiplier, shift)
     }
 }
 
 public func conv2DS8BlockedAVX512VNNI(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
                                       requantization q: PerChannelRequantization, scratch: UnsafeMutableRawPointer,
                                       output: UnsafeMutablePointer<Int8>) {
-    conv2DS8Blocked(AVX512VNNIDot4.self, p, input: input, weights: weights, requantization: q, scratch: scratch,
+    conv2DS8Blocked(AVX512VNNIInstructions.self, p, input: input, weights: weights, requantization: q, scratch: scratch,
                     output: output)
 }
 
@@ -24,6 +28,6 @@ public func conv2DAddS8BlockedAVX512VNNI(_ conv: Conv2DS8Params, _ add: AddS8Par
                                          weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
                                          residual: UnsafePointer<Int8>, scratch: UnsafeMutableRawPointer,
                                          output: UnsafeMutablePointer<Int8>) {
-    conv2DAddS8Blocked(AVX512VNNIDot4.self, conv, add, input: input, weights: weights, requantization: q,
+    conv2DAddS8Blocked(AVX512VNNIInstructions.self, conv, add, input: input, weights: weights, requantization: q,
                        residual: residual, scratch: scratch, output: output)
 }

@@ -181,8 +181,8 @@ import RNTrain
     }
 
     @Test func blockedPortableMatchesReference() {
-        checkBlocked({ conv2DS8Blocked(PortableDot4.self, $0, input: $1, weights: $2, requantization: $3, scratch: $4, output: $5) },
-                     { conv2DAddS8Blocked(PortableDot4.self, $0, $1, input: $2, weights: $3, requantization: $4, residual: $5,
+        checkBlocked({ conv2DS8Blocked(PortableBlockedInstructions.self, $0, input: $1, weights: $2, requantization: $3, scratch: $4, output: $5) },
+                     { conv2DAddS8Blocked(PortableBlockedInstructions.self, $0, $1, input: $2, weights: $3, requantization: $4, residual: $5,
                                           scratch: $6, output: $7) }, seed: 93)
     }
 
@@ -208,7 +208,25 @@ import RNTrain
         var cases = (0..<500).map { _ in (lanes(), lanes(), lanes()) }
         cases.append((SIMD16(repeating: Int32.max - 1000), SIMD16(repeating: -1), SIMD16(repeating: Int32(bitPattern: 0x8080_8080))))
         for (acc, u, s) in cases {
-            #expect(AVX512VNNIDot4.dot4(acc, u, s) == PortableDot4.dot4(acc, u, s))
+            #expect(AVX512VNNIInstructions.dot4(acc, u, s) == PortableBlockedInstructions.dot4(acc, u, s))
+        }
+    }
+
+    /// The vpmuldq requantization against its portable twin and against the scalar function
+    /// over random values, multipliers in [2^30, 2^31) or 0 and every shift -31...30.
+    @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func requantizeInstructionsMatchPortable() {
+        var rng = SeededRandom(seed: 101)
+        for trial in 0..<4000 {
+            var x = SIMD16<Int32>(), m = x, s = x
+            for i in 0..<16 {
+                x[i] = trial % 4 == 0 ? [Int32.min, Int32.max, -1, 0, 1][Int.random(in: 0...4, using: &rng)]
+                                      : Int32.random(in: Int32.min...Int32.max, using: &rng)
+                m[i] = Int.random(in: 0...15, using: &rng) == 0 ? 0 : Int32.random(in: (1 << 30)...Int32.max, using: &rng)
+                s[i] = Int32.random(in: -31...30, using: &rng)
+            }
+            let fast = AVX512VNNIInstructions.requantize(x, m, s), portable = PortableBlockedInstructions.requantize(x, m, s)
+            #expect(fast == portable, "trial \(trial)")
+            for i in 0..<16 { #expect(portable[i] == multiplyByQuantizedMultiplier(x[i], m[i], s[i]), "trial \(trial) lane \(i)") }
         }
     }
 }

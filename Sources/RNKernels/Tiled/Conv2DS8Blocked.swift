@@ -3,8 +3,9 @@ import RNFormat
 // Blocked int8 convolution over weights in layout 1 (o16hwi4), the twin of conv2DS8Reference
 // (and conv2DAddS8Reference) with `layout: .o16hwi4`, for any window, stride and padding.
 //
-// Built on one primitive, a 4-way u8 x s8 dot product per int32 lane (`DotProductU8S8`): one
-// vpdpbusd on a 512-bit register does 64 multiply-adds, 4 input channels x 16 output channels.
+// Built on two 16-lane operations each instruction set supplies (`BlockedInstructions`): a 4-way
+// u8 x s8 dot product per int32 lane, where one vpdpbusd on a 512-bit register does 64
+// multiply-adds (4 input channels x 16 output channels), and the requantization multiply.
 // The instruction wants unsigned inputs, so each input row the window needs is copied once per
 // output row into scratch as u8 = x + 128 (x ^ 0x80), with the padding written as the input zero
 // point (so padded taps cancel like the reference's skipped ones) and the input channels padded
@@ -22,14 +23,22 @@ import RNFormat
 // are at most 255 x 127 and windows small, so the int32 sums do not overflow (the reference's
 // sums wrap identically anyway: integer sums in any order).
 
-/// acc + a 4-way u8 x s8 dot product in each of 16 int32 lanes: lane i adds
-/// sum over j < 4 of u8(byte 4i+j of u) * s8(byte 4i+j of s).
-public protocol DotProductU8S8 {
+/// The two 16-lane operations the blocked kernels are built from, supplied per instruction set.
+public protocol BlockedInstructions {
+    /// acc + a 4-way u8 x s8 dot product in each of 16 int32 lanes: lane i adds
+    /// sum over j < 4 of u8(byte 4i+j of u) * s8(byte 4i+j of s).
     static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32>
+    /// `multiplyByQuantizedMultiplier` in each lane (multipliers never Int32.min).
+    static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32>
 }
 
-/// `DotProductU8S8` in portable Swift, lane by lane: the twin of the instructions.
-public enum PortableDot4: DotProductU8S8 {
+/// `BlockedInstructions` in portable Swift: the twin of the instructions.
+public enum PortableBlockedInstructions: BlockedInstructions {
+    @inlinable @inline(__always)
+    public static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32> {
+        multiplyByQuantizedMultiplierLanes(x, multiplier, shift)
+    }
+
     @inlinable @inline(__always)
     public static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32> {
         var out = acc
@@ -74,7 +83,7 @@ struct BlockedTile<let P: Int, let OB: Int> {
     @usableFromInline typealias Sums = InlineArray<OB, InlineArray<P, SIMD16<Int32>>>
 
     @inlinable @inline(__always)
-    static func sums<D: DotProductU8S8>(_ dot: D.Type, input: UnsafeRawPointer, pixelStep: Int, rowBytes: Int,
+    static func sums<D: BlockedInstructions>(_ dot: D.Type, input: UnsafeRawPointer, pixelStep: Int, rowBytes: Int,
                                         kernelH: Int, runGroups: Int, weights: UnsafeRawPointer, blockBytes: Int) -> Sums {
         var acc = Sums(repeating: InlineArray(repeating: SIMD16<Int32>()))
         var ky = 0
@@ -101,7 +110,7 @@ struct BlockedTile<let P: Int, let OB: Int> {
 /// channels c..<c+n (n <= 16) of output pixel `pixel`.
 @usableFromInline
 protocol BlockEpilogue {
-    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int)
+    func store<D: BlockedInstructions>(_ instructions: D.Type, _ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int)
 }
 
 @usableFromInline
@@ -110,7 +119,7 @@ struct BlockedConvEpilogue: BlockEpilogue {
     @usableFromInline let output: UnsafeMutablePointer<Int8>
     @inlinable init(channels: Int, output: UnsafeMutablePointer<Int8>) { self.channels = channels; self.output = output }
     @inlinable @inline(__always)
-    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
+    func store<D: BlockedInstructions>(_ instructions: D.Type, _ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
         storeBytes(values, n, to: output + (pixel &* channels &+ c))
     }
 }
@@ -125,7 +134,7 @@ struct BlockedConvAddEpilogue: BlockEpilogue {
         self.channels = channels; self.add = add; self.residual = residual; self.output = output
     }
     @inlinable @inline(__always)
-    func store(_ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
+    func store<D: BlockedInstructions>(_ instructions: D.Type, _ pixel: Int, _ c: Int, _ values: SIMD16<Int32>, _ n: Int) {
         let at = pixel &* channels &+ c
         var r = SIMD16<Int32>()
         if n == 16 {
@@ -133,7 +142,16 @@ struct BlockedConvAddEpilogue: BlockEpilogue {
         } else {
             for i in 0..<n { r[i] = Int32(residual[at &+ i]) }
         }
-        storeBytes(addOutputLanes(add, values, r), n, to: output + at)
+        // addS8ReferenceOutput in 16 lanes.
+        let shift = SIMD16<Int32>(repeating: add.leftShift)
+        let a = (values &- SIMD16(repeating: add.input0ZeroPoint)) &<< shift
+        let b = (r &- SIMD16(repeating: add.input1ZeroPoint)) &<< shift
+        func scaled(_ x: SIMD16<Int32>, _ m: QuantizedMultiplier) -> SIMD16<Int32> {
+            D.requantize(x, SIMD16(repeating: m.multiplier.raw), SIMD16(repeating: m.shift.raw))
+        }
+        let sum = scaled(a, add.input0) &+ scaled(b, add.input1)
+        storeBytes(clampLanes(scaled(sum, add.output) &+ SIMD16(repeating: add.outputZeroPoint), add.activation), n,
+                   to: output + at)
     }
 }
 
@@ -150,7 +168,7 @@ func storeBytes(_ v: SIMD16<Int32>, _ n: Int, to out: UnsafeMutablePointer<Int8>
 /// The loop nest: per output row, the padded u8 rows; then pairs of channel blocks (a single
 /// block last when their count is odd); then pixels, 8 at a time and the rest in one tile.
 @inlinable @inline(__always)
-func conv2DS8BlockedLoops<D: DotProductU8S8, E: BlockEpilogue>(_ dot: D.Type, _ p: Conv2DS8Params,
+func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Type, _ p: Conv2DS8Params,
                                                                input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
                                                                requantization q: PerChannelRequantization,
                                                                scratch: UnsafeMutableRawPointer, epilogue: E) {
@@ -170,9 +188,20 @@ func conv2DS8BlockedLoops<D: DotProductU8S8, E: BlockEpilogue>(_ dot: D.Type, _ 
     let rows = scratch + blocks &* 192
     let ones = SIMD16<Int32>(repeating: 0x0101_0101)
     for b in 0..<blocks {
-        var weightSums = SIMD16<Int32>()
+        // Four independent sums: one chain of dependent dot products would wait on each one's latency.
+        var sums = InlineArray<4, SIMD16<Int32>>(repeating: SIMD16<Int32>())
         let w = UnsafeRawPointer(weights) + b &* blockBytes
-        for j in 0..<(kh &* runGroups) { weightSums = D.dot4(weightSums, ones, loadLanes(w + j &* 64)) }
+        let groups = kh &* runGroups
+        var j = 0
+        while j &+ 4 <= groups {
+            for k in 0..<4 { sums[k] = D.dot4(sums[k], ones, loadLanes(w + (j &+ k) &* 64)) }
+            j &+= 4
+        }
+        while j < groups {
+            sums[0] = D.dot4(sums[0], ones, loadLanes(w + j &* 64))
+            j &+= 1
+        }
+        let weightSums = (sums[0] &+ sums[1]) &+ (sums[2] &+ sums[3])
         var bias = SIMD16<Int32>(), multiplier = SIMD16<Int32>(), shift = SIMD16<Int32>()
         for lane in 0..<min(16, cout &- 16 &* b) {
             let c = 16 &* b &+ lane
@@ -215,9 +244,8 @@ func conv2DS8BlockedLoops<D: DotProductU8S8, E: BlockEpilogue>(_ dot: D.Type, _ 
                 let c = 16 &* (b &+ o), n = min(16, cout &- c)
                 let bias = loadLanes(k), multiplier = loadLanes(k + 64), shift = loadLanes(k + 128)
                 for px in 0..<P {
-                    let scaled = multiplyByQuantizedMultiplierLanes(s[o][px] &+ bias, multiplier, shift)
-                        &+ SIMD16(repeating: p.outputZeroPoint)
-                    epilogue.store(rowOut &+ x &+ px, c, clampLanes(scaled, p.activation), n)
+                    let scaled = D.requantize(s[o][px] &+ bias, multiplier, shift) &+ SIMD16(repeating: p.outputZeroPoint)
+                    epilogue.store(D.self, rowOut &+ x &+ px, c, clampLanes(scaled, p.activation), n)
                 }
             }
         }
@@ -256,7 +284,7 @@ func conv2DS8BlockedLoops<D: DotProductU8S8, E: BlockEpilogue>(_ dot: D.Type, _ 
 /// Same contract as `conv2DS8Reference(layout: .o16hwi4)`; `scratch` holds
 /// `conv2DS8BlockedScratchByteCount(p)` bytes, contents irrelevant.
 @inlinable @inline(__always)
-public func conv2DS8Blocked<D: DotProductU8S8>(_ dot: D.Type, _ p: Conv2DS8Params, input: UnsafePointer<Int8>,
+public func conv2DS8Blocked<D: BlockedInstructions>(_ dot: D.Type, _ p: Conv2DS8Params, input: UnsafePointer<Int8>,
                                                weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
                                                scratch: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Int8>) {
     conv2DS8BlockedLoops(dot, p, input: input, weights: weights, requantization: q, scratch: scratch,
@@ -265,7 +293,7 @@ public func conv2DS8Blocked<D: DotProductU8S8>(_ dot: D.Type, _ p: Conv2DS8Param
 
 /// Same contract as `conv2DAddS8Reference(layout: .o16hwi4)`, with scratch as `conv2DS8Blocked`.
 @inlinable @inline(__always)
-public func conv2DAddS8Blocked<D: DotProductU8S8>(_ dot: D.Type, _ conv: Conv2DS8Params, _ add: AddS8Params,
+public func conv2DAddS8Blocked<D: BlockedInstructions>(_ dot: D.Type, _ conv: Conv2DS8Params, _ add: AddS8Params,
                                                   input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
                                                   requantization q: PerChannelRequantization, residual: UnsafePointer<Int8>,
                                                   scratch: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Int8>) {

@@ -295,18 +295,6 @@ func clampLanes<V: SIMD>(_ v: V, _ range: ActivationRange) -> V where V.Scalar =
     return out
 }
 
-/// `addS8ReferenceOutput` for any number of lanes (conv results `t` and residuals `r`, as int32).
-@_transparent @usableFromInline
-func addOutputLanes<V: SIMD>(_ add: AddS8Params, _ t: V, _ r: V) -> V where V.Scalar == Int32 {
-    let shift = V(repeating: add.leftShift)
-    let a = (t &- V(repeating: add.input0ZeroPoint)) &<< shift, b = (r &- V(repeating: add.input1ZeroPoint)) &<< shift
-    let sum = multiplyByQuantizedMultiplierLanes(a, V(repeating: add.input0.multiplier.raw), V(repeating: add.input0.shift.raw))
-        &+ multiplyByQuantizedMultiplierLanes(b, V(repeating: add.input1.multiplier.raw), V(repeating: add.input1.shift.raw))
-    let scaled = multiplyByQuantizedMultiplierLanes(sum, V(repeating: add.output.multiplier.raw),
-                                                    V(repeating: add.output.shift.raw)) &+ V(repeating: add.outputZeroPoint)
-    return clampLanes(scaled, add.activation)
-}
-
 /// Bias, requantization, output zero point and activation for four channels from `c`.
 @_transparent @usableFromInline
 func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _ sums: SIMD4<Int32>) -> SIMD4<Int32> {
