@@ -37,22 +37,25 @@ public func maxPoolStreamedRows(_ conv: Conv2DS8Params, _ pool: PoolS8Params, sc
             computeRow(nextRow, scratch + (nextRow % slots) * rowBytes)
             nextRow += 1
         }
+        // Each output pixel: the running maximum of its window's rows, a channel vector at a time
+        // (the channel loops vectorize), then the clamp.
+        let channels = conv.output.channels
+        let y0 = py * pool.window.strideH - pool.window.padTop
+        let yFirst = max(0, y0), yEnd = min(conv.output.height, y0 + pool.window.kernelH)
         for px in 0..<pool.output.width {
-            for c in 0..<conv.output.channels {
-                var best: Int32 = -128
-                for ky in 0..<pool.window.kernelH {
-                    let cy = py * pool.window.strideH - pool.window.padTop + ky
-                    if cy < 0 || cy >= conv.output.height { continue }
-                    let row = scratch + (cy % slots) * rowBytes
-                    for kx in 0..<pool.window.kernelW {
-                        let cx = px * pool.window.strideW - pool.window.padLeft + kx
-                        if cx < 0 || cx >= conv.output.width { continue }
-                        best = max(best, Int32(row[cx * conv.output.channels + c]))
-                    }
+            let x0 = px * pool.window.strideW - pool.window.padLeft
+            let xFirst = max(0, x0), xEnd = min(conv.output.width, x0 + pool.window.kernelW)
+            let out = output + (py * pool.output.width + px) * channels
+            out.update(repeating: -128, count: channels)
+            for cy in yFirst..<max(yFirst, yEnd) {
+                let row = scratch + (cy % slots) * rowBytes
+                for cx in xFirst..<max(xFirst, xEnd) {
+                    let tap = row + cx * channels
+                    for c in 0..<channels { out[c] = max(out[c], tap[c]) }
                 }
-                output[(py * pool.output.width + px) * conv.output.channels + c] =
-                    Int8(truncatingIfNeeded: pool.activation.clamp(best))
             }
+            let low = Int8(truncatingIfNeeded: pool.activation.min), high = Int8(truncatingIfNeeded: pool.activation.max)
+            for c in 0..<channels { out[c] = min(max(out[c], low), high) }
         }
     }
 }
