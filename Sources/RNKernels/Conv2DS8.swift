@@ -11,6 +11,7 @@ import RNFormat
 // - Weights in layout 1 (o16hwi4): the blocked kernels, with the u8 x s8 dot product a host
 //   program installed (RNHostKernels: AVX512-VNNI vpdpbusd) or else the portable one; the
 //   reference on 32-bit Arm, whose fast kernels read layout 0.
+// - Fully connected and the standalone Add: their vectorized twins, except on 32-bit Arm.
 // - Built with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels): every
 //   layer on the reference, to measure or to bisect.
 
@@ -157,4 +158,25 @@ public func convolutionRow(_ conv: Conv2DS8Params, _ r: Int) -> Conv2DS8Params {
 @inlinable
 public func convolutionRowInputStart(_ conv: Conv2DS8Params, _ r: Int) -> Int {
     max(0, r * conv.window.strideH - conv.window.padTop) * conv.input.width * conv.input.channels
+}
+
+/// Fully connected; see `fullyConnectedS8Reference` for the contract.
+@inlinable
+public func fullyConnectedS8(_ p: FullyConnectedS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                             requantization q: PerChannelRequantization, output: UnsafeMutablePointer<Int8>) {
+#if RN_REFERENCE_KERNELS || arch(arm)
+    fullyConnectedS8Reference(p, input: input, weights: weights, requantization: q, output: output)
+#else
+    fullyConnectedS8Tiled(p, input: input, weights: weights, requantization: q, output: output)
+#endif
+}
+
+/// Residual add; see `addS8Reference` for the contract.
+@inlinable
+public func addS8(_ p: AddS8Params, input0: UnsafePointer<Int8>, input1: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
+#if RN_REFERENCE_KERNELS || arch(arm)
+    addS8Reference(p, input0: input0, input1: input1, output: output)
+#else
+    addS8Tiled(p, input0: input0, input1: input1, output: output)
+#endif
 }

@@ -75,10 +75,10 @@ extension RNModel {
             let p = FullyConnectedS8Params(inputCount: inputTensor.byteCount, outputCount: outputTensor.byteCount,
                                            inputZeroPoint: inputTensor.zeroPoint,
                                            outputZeroPoint: outputTensor.zeroPoint, activation: activation(op))
-            fullyConnectedS8Reference(p, input: input, weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                                      requantization: requantization(op), output: output)
+            fullyConnectedS8(p, input: input, weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
+                             requantization: requantization(op), output: output)
         case .add:
-            addS8Reference(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
+            addS8(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
         case .conv2DMaxPool:
             conv2DMaxPoolS8(convParams(op), convPoolParams(op), input: input,
                             weights: constant(op, RNConvParam.weightsOffset, as: Int8.self), layout: op.weightLayout,

@@ -138,6 +138,46 @@ import RNTrain
                      seed: 76, channels: Self.multiplesOf4)
     }
 
+    /// The vectorized fully connected layer and standalone Add (twins and dispatchers) against
+    /// their references: lengths around the 16- and 4-element chunks, in-place adds.
+    @Test func fullyConnectedAndAddMatchReference() {
+        var rng = SeededRandom(seed: 103)
+        func bytes(_ n: Int, _ range: ClosedRange<Int8> = -128...127) -> [Int8] { (0..<n).map { _ in Int8.random(in: range, using: &rng) } }
+        for trial in 0..<300 {
+            let n = Int.random(in: 1...600, using: &rng), k = Int.random(in: 1...20, using: &rng)
+            let zp = Int32.random(in: -128...127, using: &rng)
+            let p = FullyConnectedS8Params(inputCount: n, outputCount: k, inputZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                           outputZeroPoint: zp, activation: Bool.random(using: &rng) ? ActivationRange(min: zp, max: 127) : .none)
+            let input = bytes(n), weights = bytes(n * k, -127...127)
+            let bias = (0..<k).map { _ in Int32.random(in: -50_000...50_000, using: &rng) }
+            let multipliers = (0..<k).map { _ in QuantizedMultiplier(real: Double.random(in: 1e-5...0.01, using: &rng)) }
+            let m = multipliers.map(\.multiplier.raw), sh = multipliers.map(\.shift.raw)
+            var want = [Int8](repeating: 0, count: k), tiled = want, dispatched = want
+            bias.withUnsafeBufferPointer { b in m.withUnsafeBufferPointer { mp in sh.withUnsafeBufferPointer { sp in
+                let q = PerChannelRequantization(bias: b.baseAddress!, multiplier: mp.baseAddress!, shift: sp.baseAddress!)
+                fullyConnectedS8Reference(p, input: input, weights: weights, requantization: q, output: &want)
+                fullyConnectedS8Tiled(p, input: input, weights: weights, requantization: q, output: &tiled)
+                fullyConnectedS8(p, input: input, weights: weights, requantization: q, output: &dispatched)
+            }}}
+            #expect(tiled == want && dispatched == want, "fully connected, trial \(trial): \(n) -> \(k)")
+
+            let count = Int.random(in: 1...70, using: &rng)
+            let add = AddS8Params(count: count, input0ZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                  input1ZeroPoint: Int32.random(in: -128...127, using: &rng),
+                                  outputZeroPoint: Int32.random(in: -128...127, using: &rng), leftShift: 20,
+                                  input0: QuantizedMultiplier(real: Double.random(in: 0.1...0.5, using: &rng)),
+                                  input1: QuantizedMultiplier(real: Double.random(in: 0.1...0.5, using: &rng)),
+                                  output: QuantizedMultiplier(real: Double.random(in: 1e-6...1e-5, using: &rng)),
+                                  activation: Bool.random(using: &rng) ? ActivationRange(min: -20, max: 127) : .none)
+            let a = bytes(count), b = bytes(count)
+            var sum = [Int8](repeating: 0, count: count), fast = sum, inPlace = a
+            addS8Reference(add, input0: a, input1: b, output: &sum)
+            addS8Tiled(add, input0: a, input1: b, output: &fast)
+            inPlace.withUnsafeMutableBufferPointer { addS8(add, input0: $0.baseAddress!, input1: b, output: $0.baseAddress!) }
+            #expect(fast == sum && inPlace == sum, "add, trial \(trial): \(count) elements")
+        }
+    }
+
     // MARK: - Blocked kernels (weights in layout 1)
 
     /// Layout 1 copies of OHWI weights, and kernel scratch prefilled with garbage.
