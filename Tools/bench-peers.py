@@ -1,7 +1,9 @@
 """Tools/bench-peers' Python half: ResNet-18 in ONNX, ONNX Runtime static quantization, timings.
 
-usage (from Tools/bench-peers): python bench-peers.py WORK_DIR RUNS CEILING_GMACS
-Expects WORK_DIR/resnet18-32.rnb and resnet18-224.rnb from rn-export --random, and rn-bench built.
+usage (from Tools/bench-peers): python bench-peers.py WORK_DIR RUNS CEILING16 CEILING_VNNI LAYOUT...
+Expects WORK_DIR/resnet18-{32,224}-LAYOUT.rnb from rn-export --random --weight-layout LAYOUT, and
+rn-bench built. The first layout is rn's headline; CEILING16 is the ceiling of the tiled kernels
+(layout ohwi), CEILING_VNNI that of the blocked kernels (layout o16hwi4).
 """
 import json, os, subprocess, sys, time
 
@@ -11,7 +13,9 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-work, runs, ceiling = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+work, runs = sys.argv[1], int(sys.argv[2])
+ceilings = {"ohwi": float(sys.argv[3]), "o16hwi4": float(sys.argv[4])}
+layouts = sys.argv[5:]
 rng = np.random.default_rng(1)
 
 
@@ -118,8 +122,8 @@ def time_rn(rnb):
 
 rows = []
 profiles = {}
-for label, size, classes, stem, rnb in (("ResNet-18 w64 32x32x3 (CIFAR stem)", 32, 10, "cifar", "resnet18-32.rnb"),
-                                         ("ResNet-18 w64 224x224x3 (ImageNet stem)", 224, 1000, "imagenet", "resnet18-224.rnb")):
+for label, size, classes, stem in (("ResNet-18 w64 32x32x3 (CIFAR stem)", 32, 10, "cifar"),
+                                   ("ResNet-18 w64 224x224x3 (ImageNet stem)", 224, 1000, "imagenet")):
     print(f"== {label}", file=sys.stderr)
     fp32 = os.path.join(work, f"resnet18-{size}.onnx")
     onnx.save(Builder().resnet18(size, classes, stem), fp32)
@@ -131,21 +135,24 @@ for label, size, classes, stem, rnb in (("ResNet-18 w64 32x32x3 (CIFAR stem)", 3
         int8_times[act.name] = time_ort(q, size)
     best = min(int8_times, key=int8_times.get)
     ort_fp32 = time_ort(fp32, size)
-    rn = time_rn(os.path.join(work, rnb))
-    profiles[label] = rn
-    rows.append((label, rn["macs"], rn["median_ms"], int8_times[best], best, ort_fp32, rn["gmacs"]))
+    for layout in layouts:
+        rn = time_rn(os.path.join(work, f"resnet18-{size}-{layout}.rnb"))
+        profiles[(label, layout)] = rn
+        rows.append((label, layout, rn["macs"], rn["median_ms"], int8_times[best], best, ort_fp32, rn["gmacs"]))
 
-print(f"\nOne thread, batch 1, median of {runs} runs; onnxruntime {ort.__version__}; "
-      f"int8 multiply-accumulate ceiling (vpmaddwd + vpaddd) {ceiling:.1f} GMAC/s\n")
-print(f"{'network':42} {'GMAC':>6} {'rn ms':>8} {'ORT int8 ms':>12} {'ORT fp32 ms':>12} {'rn/ORT int8':>12} "
-      f"{'rn/ORT fp32':>12} {'rn GMAC/s':>10} {'of ceiling':>11}")
-for label, macs, rn_ms, int8_ms, act, fp32_ms, gmacs in rows:
-    print(f"{label:42} {macs / 1e9:6.3f} {rn_ms:8.2f} {int8_ms:9.2f} {act[1:2].lower()}8 {fp32_ms:12.2f} "
-          f"{rn_ms / int8_ms:11.2f}x {rn_ms / fp32_ms:11.2f}x {gmacs:10.1f} {100 * gmacs / ceiling:10.0f}%")
+print(f"\nOne thread, batch 1, median of {runs} runs; onnxruntime {ort.__version__}; int8 multiply-accumulate "
+      f"ceilings: {ceilings['ohwi']:.1f} GMAC/s (vpmaddwd + vpaddd, tiled kernels, layout ohwi), "
+      f"{ceilings['o16hwi4']:.1f} GMAC/s (vpdpbusd zmm, blocked kernels, layout o16hwi4)\n")
+print(f"{'network':42} {'rn layout':>9} {'GMAC':>6} {'rn ms':>8} {'ORT int8 ms':>12} {'ORT fp32 ms':>12} "
+      f"{'rn/ORT int8':>12} {'rn/ORT fp32':>12} {'rn GMAC/s':>10} {'of ceiling':>11}")
+for label, layout, macs, rn_ms, int8_ms, act, fp32_ms, gmacs in rows:
+    print(f"{label:42} {layout:>9} {macs / 1e9:6.3f} {rn_ms:8.2f} {int8_ms:9.2f} {act[1:2].lower()}8 {fp32_ms:12.2f} "
+          f"{rn_ms / int8_ms:11.2f}x {rn_ms / fp32_ms:11.2f}x {gmacs:10.1f} {100 * gmacs / ceilings[layout]:10.0f}%")
 print("(rn/ORT below 1.0x means rn is faster; 'u8'/'s8' is the faster ORT activation type)")
 
-for label, rn in profiles.items():
-    print(f"\nrn's slowest layers, {label}:")
+for (label, layout), rn in profiles.items():
+    ceiling = ceilings[layout]
+    print(f"\nrn's slowest layers, {label}, layout {layout}:")
     print(f"  {'layer':24} {'MACs':>12} {'ms':>8} {'GMAC/s':>8} {'of ceiling':>11} {'share':>6}")
     total = sum(l["ms"] for l in rn["layers"])
     for l in sorted(rn["layers"], key=lambda l: -l["ms"])[:8]:
