@@ -13,6 +13,8 @@ public struct ModelSummary {
         public var window: RNWindow
         public var macs: Int
         public var weightBytes: Int
+        /// "ohwi" or "o16hwi4" for ops with weights, else nil.
+        public var weightLayout: String?
         public var arenaOffset: Int
         public var bytes: Int
         public var liveUntil: Int
@@ -40,7 +42,9 @@ public struct ModelSummary {
             return Layer(index: i, name: "\(op.kind.name)_\(i)", kind: op.kind,
                          inputs: [op.input0] + (op.input1 >= 0 ? [op.input1] : []), output: op.output,
                          shape: shape(out), window: op.window, macs: model.macs(op: i),
-                         weightBytes: model.weightBytes(op: i), arenaOffset: out.arenaOffset, bytes: out.byteCount,
+                         weightBytes: model.weightBytes(op: i),
+                         weightLayout: op.kind.hasWeights ? (op.weightLayout == .o16hwi4 ? "o16hwi4" : "ohwi") : nil,
+                         arenaOffset: out.arenaOffset, bytes: out.byteCount,
                          liveUntil: model.lifetime(of: op.output).last)
         }
         fileBytes = file.fileSize
@@ -81,7 +85,8 @@ public struct ModelSummary {
                          ("inputs", .array(l.inputs.map { .int($0) })), ("output", .int(l.output)),
                          ("shape", .array(l.shape.map { .int($0) })), ("macs", .int(l.macs)),
                          ("weight_bytes", .int(l.weightBytes)), ("arena_offset", .int(l.arenaOffset)),
-                         ("bytes", .int(l.bytes)), ("live_until_op", .int(l.liveUntil))])
+                         ("bytes", .int(l.bytes)), ("live_until_op", .int(l.liveUntil))]
+                        + (l.weightLayout.map { [("weight_layout", JSON.string($0))] } ?? []))
             })),
         ])
     }
@@ -125,7 +130,8 @@ public struct ModelSummary {
             }.joined(separator: "  ").trimmingTrailingSpaces())
         }
         lines.append("")
-        lines.append("total: \(group(macs)) MACs, \(group(weightBytes)) weight bytes, file \(group(fileBytes)) bytes")
+        let layouts = Set(layers.compactMap(\.weightLayout)).sorted().joined(separator: " and ")
+        lines.append("total: \(group(macs)) MACs, \(group(weightBytes)) weight bytes (layout \(layouts)), file \(group(fileBytes)) bytes")
         let percent = lowerBound > 0 ? Double(arenaBytes) / Double(lowerBound) * 100 : 100
         lines.append("arena: \(group(arenaBytes)) bytes (scratch \(group(scratchBytes))); lower bound "
                      + "\(group(lowerBound)) bytes; plan is \(String(format1(percent)))% of the bound; "

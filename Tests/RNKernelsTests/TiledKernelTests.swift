@@ -214,6 +214,21 @@ import RNTrain
         checkConvAdd(Self.blocked(convAdd), seed: seed + 1, trials: 150, channels: any, widths: 1...19, outputs: 1...56)
     }
 
+    /// Weights over the blocked kernels' 256 KiB cache budget (480-560 input channels, 50-90
+    /// outputs), which switches their loop order to pairs of blocks outermost.
+    @Test func blockedLargeWeightsMatchReference() {
+        let wide: (inout SeededRandom) -> Int = { Int.random(in: 480...560, using: &$0) }
+        var kernels: [(Conv2DBlockedS8Kernel, Conv2DAddBlockedS8Kernel)] = [
+            ({ conv2DS8Blocked(PortableBlockedInstructions.self, $0, input: $1, weights: $2, requantization: $3, scratch: $4, output: $5) },
+             { conv2DAddS8Blocked(PortableBlockedInstructions.self, $0, $1, input: $2, weights: $3, requantization: $4,
+                                  residual: $5, scratch: $6, output: $7) })]
+        if rn_cpu_has_avx512_vnni() != 0 { kernels.append((conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI)) }
+        for (k, (conv, convAdd)) in kernels.enumerated() {
+            checkConv(Self.blocked(conv), seed: 107 + UInt64(k), trials: 24, channels: wide, widths: 1...9, outputs: 50...90)
+            checkConvAdd(Self.blocked(convAdd), seed: 109 + UInt64(k), trials: 12, channels: wide, widths: 1...9, outputs: 50...90)
+        }
+    }
+
     @Test func blockedReferenceMatchesReference() {
         checkBlocked({ conv2DS8Reference($0, input: $1, weights: $2, layout: .o16hwi4, requantization: $3, output: $5) },
                      { conv2DAddS8Reference($0, $1, input: $2, weights: $3, layout: .o16hwi4, requantization: $4,

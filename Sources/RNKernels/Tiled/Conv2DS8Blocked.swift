@@ -214,8 +214,8 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
         (constants + (b &* 192 &+ 128)).storeBytes(of: shift, as: SIMD16<Int32>.self)
     }
 
-    for oy in 0..<p.output.height {
-        // The kernel_h padded rows under this output row.
+    /// The kernel_h padded u8 rows under output row `oy`.
+    @inline(__always) func fillRows(_ oy: Int) {
         for ky in 0..<kh {
             let iy = oy &* p.window.strideH &- p.window.padTop &+ ky
             let dst = (rows + ky &* rowBytes).assumingMemoryBound(to: UInt8.self)
@@ -230,54 +230,95 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
             if groupBytes == cin {
                 for i in 0..<(p.input.width &* cin) { body[i] = src[i] ^ 0x80 }
             } else {
+                // Channels not a multiple of 4 (RGB stems): whole groups as words, the last
+                // partial group as a word masked to its channels and completed with the fill
+                // (read one word wide, except at the row's last pixel, which may end the tensor).
+                let full = cin / 4, keep = (UInt32(1) << (8 &* UInt32(cin % 4))) &- 1
+                let fillWord = UInt32(fill) &* 0x0101_0101
                 for x in 0..<p.input.width {
-                    for i in 0..<groupBytes { body[x &* groupBytes &+ i] = i < cin ? src[x &* cin &+ i] ^ 0x80 : fill }
+                    let from = UnsafeRawPointer(src + x &* cin), to = UnsafeMutableRawPointer(body + x &* groupBytes)
+                    for g in 0..<full {
+                        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 &* g, as: UInt32.self) ^ 0x8080_8080,
+                                      toByteOffset: 4 &* g, as: UInt32.self)
+                    }
+                    var last: UInt32 = 0
+                    if x &+ 1 < p.input.width {
+                        last = from.loadUnaligned(fromByteOffset: 4 &* full, as: UInt32.self)
+                    } else {
+                        for i in 0..<(cin % 4) { last |= UInt32(from.load(fromByteOffset: 4 &* full &+ i, as: UInt8.self)) << (8 &* UInt32(i)) }
+                    }
+                    to.storeBytes(of: ((last ^ 0x8080_8080) & keep) | (fillWord & ~keep), toByteOffset: 4 &* full, as: UInt32.self)
                 }
             }
             (body + p.input.width &* groupBytes).update(repeating: fill, count: p.window.padRight &* groupBytes)
         }
-
-        let rowOut = oy &* p.output.width
-        @inline(__always) func finish<let P: Int, let OB: Int>(_ s: BlockedTile<P, OB>.Sums, _ b: Int, _ x: Int) {
-            for o in 0..<OB {
-                let k = constants + (b &+ o) &* 192
-                let c = 16 &* (b &+ o), n = min(16, cout &- c)
-                let bias = loadLanes(k), multiplier = loadLanes(k + 64), shift = loadLanes(k + 128)
-                for px in 0..<P {
-                    let scaled = D.requantize(s[o][px] &+ bias, multiplier, shift) &+ SIMD16(repeating: p.outputZeroPoint)
-                    epilogue.store(D.self, rowOut &+ x &+ px, c, clampLanes(scaled, p.activation), n)
-                }
+    }
+    /// Requantizes and stores the tile of blocks b..<b+OB x pixels x..<x+P of output row `oy`.
+    @inline(__always) func finish<let P: Int, let OB: Int>(_ s: BlockedTile<P, OB>.Sums, _ oy: Int, _ b: Int, _ x: Int) {
+        for o in 0..<OB {
+            let k = constants + (b &+ o) &* 192
+            let c = 16 &* (b &+ o), n = min(16, cout &- c)
+            let bias = loadLanes(k), multiplier = loadLanes(k + 64), shift = loadLanes(k + 128)
+            for px in 0..<P {
+                let scaled = D.requantize(s[o][px] &+ bias, multiplier, shift) &+ SIMD16(repeating: p.outputZeroPoint)
+                epilogue.store(D.self, oy &* p.output.width &+ x &+ px, c, clampLanes(scaled, p.activation), n)
             }
         }
-        @inline(__always) func tile<let P: Int, let OB: Int>(_ shape: BlockedTile<P, OB>.Type, _ b: Int, _ x: Int) {
-            let s = BlockedTile<P, OB>.sums(D.self, input: UnsafeRawPointer(rows + x &* pixelStep), pixelStep: pixelStep,
-                                            rowBytes: rowBytes, kernelH: kh, runGroups: runGroups,
-                                            weights: UnsafeRawPointer(weights) + b &* blockBytes, blockBytes: blockBytes)
-            finish(s, b, x)
+    }
+    @inline(__always) func tile<let P: Int, let OB: Int>(_ shape: BlockedTile<P, OB>.Type, _ oy: Int, _ b: Int, _ x: Int) {
+        let s = BlockedTile<P, OB>.sums(D.self, input: UnsafeRawPointer(rows + x &* pixelStep), pixelStep: pixelStep,
+                                        rowBytes: rowBytes, kernelH: kh, runGroups: runGroups,
+                                        weights: UnsafeRawPointer(weights) + b &* blockBytes, blockBytes: blockBytes)
+        finish(s, oy, b, x)
+    }
+    /// Output row `oy` (its padded rows filled) for blocks b..<b+OB: 8 pixels at a time, then the rest.
+    @inline(__always) func tiles<let OB: Int>(_ oy: Int, _ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
+        var x = 0
+        while x &+ 8 <= p.output.width {
+            tile(BlockedTile<8, OB>.self, oy, b, x)
+            x &+= 8
         }
-        @inline(__always) func tiles<let OB: Int>(_ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
-            var x = 0
-            while x &+ 8 <= p.output.width {
-                tile(BlockedTile<8, OB>.self, b, x)
-                x &+= 8
-            }
-            switch p.output.width &- x {
-            case 7: tile(BlockedTile<7, OB>.self, b, x)
-            case 6: tile(BlockedTile<6, OB>.self, b, x)
-            case 5: tile(BlockedTile<5, OB>.self, b, x)
-            case 4: tile(BlockedTile<4, OB>.self, b, x)
-            case 3: tile(BlockedTile<3, OB>.self, b, x)
-            case 2: tile(BlockedTile<2, OB>.self, b, x)
-            case 1: tile(BlockedTile<1, OB>.self, b, x)
-            default: break
-            }
+        switch p.output.width &- x {
+        case 7: tile(BlockedTile<7, OB>.self, oy, b, x)
+        case 6: tile(BlockedTile<6, OB>.self, oy, b, x)
+        case 5: tile(BlockedTile<5, OB>.self, oy, b, x)
+        case 4: tile(BlockedTile<4, OB>.self, oy, b, x)
+        case 3: tile(BlockedTile<3, OB>.self, oy, b, x)
+        case 2: tile(BlockedTile<2, OB>.self, oy, b, x)
+        case 1: tile(BlockedTile<1, OB>.self, oy, b, x)
+        default: break
         }
-        var b = 0
-        while b &+ 2 <= blocks {
-            tiles(b, BlockedTile<1, 2>.self)
+    }
+    /// Blocks first..<end of output row `oy`: pairs, then a single block when one is left.
+    @inline(__always) func blockRow(_ oy: Int, _ first: Int, _ end: Int) {
+        var b = first
+        while b &+ 2 <= end {
+            tiles(oy, b, BlockedTile<1, 2>.self)
             b &+= 2
         }
-        if b < blocks { tiles(b, BlockedTile<1, 1>.self) }
+        if b < end { tiles(oy, b, BlockedTile<1, 1>.self) }
+    }
+
+    // Loop order. When all the weights fit in L2 (up to 256 KiB), rows outermost: the padded rows
+    // are filled once per output row and every block reuses them. Larger weights (deep layers:
+    // 2.4 MB at 512 channels, few pixels) would be streamed from memory once per output row, so
+    // there pairs of blocks go outermost and each pair's weights stay in cache over all rows, at
+    // the price of refilling the (small) padded rows per pair.
+    if blocks &* blockBytes <= 256 * 1024 {
+        for oy in 0..<p.output.height {
+            fillRows(oy)
+            blockRow(oy, 0, blocks)
+        }
+    } else {
+        var b = 0
+        while b < blocks {
+            let end = min(blocks, b &+ 2)
+            for oy in 0..<p.output.height {
+                fillRows(oy)
+                blockRow(oy, b, end)
+            }
+            b = end
+        }
     }
 }
 
