@@ -116,10 +116,12 @@ public enum RNOpKind: UInt8, Sendable {
 public enum RNWeightLayout: UInt8, Sendable {
     /// (C_out, KH, KW, C_in), int8, symmetric. Fully connected: (K, H*W*C).
     case ohwi = 0
-    /// Convolutions only: (ceil(C_out / 16), KH, KW, ceil(C_in / 4), 16, 4), int8, symmetric,
-    /// zero where the output channel is >= C_out or the input channel >= C_in. Each 64-byte group
-    /// holds 4 input channels of 16 output channels, the operand of one 512-bit u8 x s8 dot-product
-    /// instruction (vpdpbusd); the blocked kernels read it.
+    /// Convolutions only: (ceil(C_out / 16), KH, ceil(KW * C_in / 4), 16, 4), int8, symmetric: per
+    /// block of 16 output channels and kernel row, the row's KW x C_in weights (kx major, as in
+    /// the NHWC input) in groups of 4, each 64-byte group holding one group of 16 output channels,
+    /// the operand of one 512-bit u8 x s8 dot-product instruction (vpdpbusd); zero where the
+    /// output channel is >= C_out or the position in the row is >= KW * C_in. The blocked kernels
+    /// read it.
     case o16hwi4 = 1
 
     /// Bytes of a conv's weights in this layout.
@@ -127,7 +129,7 @@ public enum RNWeightLayout: UInt8, Sendable {
     public func byteCount(outputs: Int, kernelH: Int, kernelW: Int, inputs: Int) -> Int {
         switch self {
         case .ohwi: return outputs * kernelH * kernelW * inputs
-        case .o16hwi4: return ((outputs + 15) / 16 * 16) * kernelH * kernelW * ((inputs + 3) / 4 * 4)
+        case .o16hwi4: return ((outputs + 15) / 16 * 16) * kernelH * ((kernelW * inputs + 3) / 4 * 4)
         }
     }
 
@@ -138,8 +140,8 @@ public enum RNWeightLayout: UInt8, Sendable {
         case .ohwi:
             return ((c * kernelH + ky) * kernelW + kx) * inputs + ci
         case .o16hwi4:
-            let groups = (inputs + 3) / 4
-            return ((((c / 16 * kernelH + ky) * kernelW + kx) * groups + ci / 4) * 16 + c % 16) * 4 + ci % 4
+            let groups = (kernelW * inputs + 3) / 4, k = kx * inputs + ci
+            return (((c / 16 * kernelH + ky) * groups + k / 4) * 16 + c % 16) * 4 + k % 4
         }
     }
 }

@@ -20,8 +20,11 @@ public enum RNBWriter {
             for op in graph.ops {
                 guard let (input, window, weights) = op.convolution else { continue }
                 let shape = graph.tensors[input]
-                scratchBytes = max(scratchBytes, conv2DS8BlockedScratchByteCount(
-                    inputWidth: shape.width, inputChannels: shape.channels, outputChannels: weights.bias.count, window: window))
+                let (height, width) = window.outputSize(height: shape.height, width: shape.width)
+                let conv = Conv2DS8Params(input: FeatureShape(height: shape.height, width: shape.width, channels: shape.channels),
+                                          output: FeatureShape(height: height, width: width, channels: weights.bias.count),
+                                          window: window, inputZeroPoint: 0, outputZeroPoint: 0, activation: .none)
+                scratchBytes = max(scratchBytes, conv2DS8BlockedScratchByteCount(conv))
             }
         }
         let plan = ArenaPlanner.plan(graph)

@@ -62,22 +62,22 @@ extension RNModel {
     }
 
     /// Weights, bias, multipliers and shifts of a conv or fully connected op with `outputs`
-    /// channels of `perOutput` weights each (layout 0), or of a convolution in layout 1 over
-    /// `inputs` channels (`perOutput` = taps x inputs), whose padding weights must be 0 and whose
-    /// kernel scratch must fit in the file's scratch.
-    func checkConstants(_ op: RNOp, _ i: Int, outputs: Int, perOutput: Int, inputs: Int = 0) throws(RNError) {
+    /// channels of `perOutput` weights each (layout 0), or of a convolution in layout 1, whose
+    /// padding weights must be 0 and whose kernel scratch must fit in the file's scratch.
+    func checkConstants(_ op: RNOp, _ i: Int, outputs: Int, perOutput: Int) throws(RNError) {
         if op.weightLayout == .o16hwi4 {
-            let taps = perOutput / inputs, groups = (inputs + 3) / 4
-            let (padded, overflow) = ((outputs + 15) / 16 * 16).multipliedReportingOverflow(by: taps * groups * 4)
+            let kh = op.window.kernelH, run = perOutput / kh   // KW x C_in weights per kernel row
+            let groups = (run + 3) / 4
+            let (padded, overflow) = ((outputs + 15) / 16 * 16).multipliedReportingOverflow(by: kh * groups * 4)
             guard !overflow else { throw RNError(.badWeightsSize, index: i, found: -1) }
             try checkConstants(op, i, outputs: outputs, weightCount: padded)
             let w = constant(op, RNConvParam.weightsOffset, as: Int8.self)
             for b in 0..<(outputs + 15) / 16 {
-                for t in 0..<taps {
+                for ky in 0..<kh {
                     for g in 0..<groups {
                         for lane in 0..<16 {
-                            for j in 0..<4 where 16 * b + lane >= outputs || 4 * g + j >= inputs {
-                                let at = (((b * taps + t) * groups + g) * 16 + lane) * 4 + j
+                            for j in 0..<4 where 16 * b + lane >= outputs || 4 * g + j >= run {
+                                let at = (((b * kh + ky) * groups + g) * 16 + lane) * 4 + j
                                 guard w[at] == 0 else { throw RNError(.badWeightValue, index: i, found: at) }
                             }
                         }
@@ -86,8 +86,8 @@ extension RNModel {
             }
             let conv = convParams(op)
             let (row, overflowRow) = (conv.window.padLeft + conv.input.width + conv.window.padRight)
-                .multipliedReportingOverflow(by: groups * 4)
-            let (rows, overflowRows) = row.multipliedReportingOverflow(by: conv.window.kernelH)
+                .multipliedReportingOverflow(by: conv.input.channels)
+            let (rows, overflowRows) = row.multipliedReportingOverflow(by: conv.window.kernelH + 8 * conv.window.strideH)
             guard !overflowRow, !overflowRows, rows < 0x4000_0000,
                   conv2DS8BlockedScratchByteCount(conv) <= file.scratchBytes else {
                 throw RNError(.badScratchSize, index: i, found: file.scratchBytes)
@@ -144,8 +144,7 @@ extension RNModel {
         let input = file.tensor(op.input0), output = file.tensor(op.output)
         try checkWindow(op, i, input: input, output: output)
         let w = op.window
-        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels,
-                           inputs: input.channels)
+        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
     }
 
     func validateConvMaxPool(_ op: RNOp, _ i: Int) throws(RNError) {
@@ -160,8 +159,7 @@ extension RNModel {
         try checkWindow(op.window, i, input: input, output: intermediate)
         try checkWindow(op.poolWindow, i, input: intermediate, output: output)
         let w = op.window
-        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels,
-                           inputs: input.channels)
+        try checkConstants(op, i, outputs: output.channels, perOutput: w.kernelH * w.kernelW * input.channels)
         // The ring: conv2DMaxPoolS8ScratchByteCount bytes (overflow-checked for 32-bit targets)
         // inside the activation arena, aligned; overlaps are checked with the plan.
         let (row, overflowRow) = conv.output.width.multipliedReportingOverflow(by: output.channels)

@@ -196,8 +196,9 @@ struct ModelPatch {
 }
 
 @Suite struct WeightLayoutValidationTests {
-    // The imagenet-stem golden graph in layout 1: op 0 is the stem (3 input channels, padded to 4;
-    // 4 output channels, padded to 16), the last op the fully connected layer.
+    // The imagenet-stem golden graph in layout 1: op 0 is the 7x7 stem (a kernel row's 7 x 3
+    // weights padded to 6 groups of 4; 4 output channels padded to 16), the last op the fully
+    // connected layer.
     static let model = try! Repo.bytes(Repo.golden("exported-resnet18-imagenet-stem", "model-o16hwi4.rnb"))
 
     @Test func layoutOneFieldsAreChecked() {
@@ -211,8 +212,10 @@ struct ModelPatch {
         let weights = base.param(0, RNConvParam.weightsOffset)
         let last = base.file.opCount - 1
         #expect(base.file.op(last).kind == .fullyConnected)
-        // Input channel 3 of output channel 0 is padding, as is output channel 4 (lane 4).
-        #expect(status { $0.constant(weights + 3, 1, width: 1) } == .badWeightValue)
+        // Position 21 of kernel row 0 (group 5, byte 1) of output channel 0 is padding, as is output
+        // channel 4 (lane 4); position 3 (kx 1, ci 0) is a weight.
+        #expect(status { $0.constant(weights + 5 * 64 + 1, 1, width: 1) } == .badWeightValue)
+        #expect(status { $0.constant(weights + 3, 1, width: 1) } == .ok)
         #expect(status { $0.constant(weights + 4 * 4, 0xFF, width: 1) } == .badWeightValue)
         #expect(status { $0.constant(weights, 0x80, width: 1) } == .badWeightValue)                // -128
         #expect(status { p in p.param(0, RNConvParam.weightsSize, UInt32(p.param(0, RNConvParam.weightsSize) - 64)) } == .badWeightsSize)

@@ -6,22 +6,22 @@ import RNFormat
 // Built on two 16-lane operations each instruction set supplies (`BlockedInstructions`): a 4-way
 // u8 x s8 dot product per int32 lane, where one vpdpbusd on a 512-bit register does 64
 // multiply-adds (4 input channels x 16 output channels), and the requantization multiply.
-// The instruction wants unsigned inputs, so each input row the window needs is copied once per
-// output row into scratch as u8 = x + 128 (x ^ 0x80), with the padding written as the input zero
-// point (so padded taps cancel like the reference's skipped ones) and the input channels padded
-// to a multiple of 4 (their weights are 0). Then, exactly:
+// The instruction wants unsigned inputs, so the input rows the window needs are copied into
+// scratch as u8 = x + 128 (x ^ 0x80), with the padding written as the input zero point (so padded
+// taps cancel like the reference's skipped ones). Then, exactly:
 //
 //   sum_taps w * (x - zp) = sum_taps w * (x + 128) - (zp + 128) * sum_taps w
 //
 // so each output channel's bias becomes bias - (zp + 128) * (sum of its weights), computed once
-// per call into scratch. In the padded rows a kernel row's taps for one pixel are one contiguous
-// run of KW x ceil(C_in/4) groups of 4 bytes, and the weights of the same kernel row are the
-// matching run of 64-byte groups, so the inner loop walks one run per kernel row.
+// per call into scratch. In a padded NHWC row a kernel row's taps for one pixel are one
+// contiguous run of KW x C_in bytes, and layout 1 groups the same run of weights by 4 (zero past
+// its end), so the inner loop walks 4-byte groups of one run per kernel row, whatever C_in is.
 //
-// Register blocking: 2 blocks of 16 output channels x up to 8 pixels of one output row, 16
-// accumulators of 16 int32 lanes (or 1 block when C_out has an odd number of blocks). Products
-// are at most 255 x 127 and windows small, so the int32 sums do not overflow (the reference's
-// sums wrap identically anyway: integer sums in any order).
+// Register blocking: 2 blocks of 16 output channels x up to 8 pixels, 16 accumulators of 16
+// int32 lanes (or 1 block when C_out has an odd number of blocks). Pixels are taken from a band
+// of output rows (one row when it has 8 or more pixels, else enough rows for 8), so narrow deep
+// layers still fill the tiles. Products are at most 255 x 127 and windows small, so the int32
+// sums do not overflow (the reference's sums wrap identically anyway: integer sums in any order).
 
 /// The two 16-lane operations the blocked kernels are built from, supplied per instruction set.
 public protocol BlockedInstructions {
@@ -54,37 +54,39 @@ public enum PortableBlockedInstructions: BlockedInstructions {
     }
 }
 
-/// Scratch bytes of the blocked kernels for convolution `p`: per block of 16 output channels the
-/// effective bias, multiplier and shift (3 x 64 bytes), then kernel_h padded u8 input rows of
-/// (pad_left + W + pad_right) x ceil(C_in/4) x 4 bytes; a multiple of 64.
+/// Output rows per band of the blocked kernels: 1 when a row has 8 or more pixels, else enough
+/// rows for 8 (at most the output height).
 @inlinable
-public func conv2DS8BlockedScratchByteCount(_ p: Conv2DS8Params) -> Int {
-    conv2DS8BlockedScratchByteCount(inputWidth: p.input.width, inputChannels: p.input.channels,
-                                    outputChannels: p.output.channels, window: p.window)
+func blockedBandRows(_ p: Conv2DS8Params) -> Int {
+    p.output.width >= 8 ? 1 : max(1, min(p.output.height, (8 + p.output.width - 1) / p.output.width))
 }
 
+/// Scratch bytes of the blocked kernels for convolution `p`: per block of 16 output channels the
+/// effective bias, multiplier and shift (3 x 64 bytes), then the padded u8 input rows under one
+/// band of output rows ((band - 1) x stride_h + kernel_h rows of (pad_left + W + pad_right) x
+/// C_in bytes) and 4 bytes that a run's last group may read past them; a multiple of 64.
 @inlinable
-public func conv2DS8BlockedScratchByteCount(inputWidth: Int, inputChannels: Int, outputChannels: Int,
-                                            window: RNWindow) -> Int {
-    let row = (window.padLeft + inputWidth + window.padRight) * ((inputChannels + 3) / 4 * 4)
-    return (outputChannels + 15) / 16 * 192 + (window.kernelH * row + 63) / 64 * 64
+public func conv2DS8BlockedScratchByteCount(_ p: Conv2DS8Params) -> Int {
+    let rows = (blockedBandRows(p) - 1) * p.window.strideH + p.window.kernelH
+    let row = (p.window.padLeft + p.input.width + p.window.padRight) * p.input.channels
+    return (p.output.channels + 15) / 16 * 192 + (rows * row + 4 + 63) / 64 * 64
 }
 
 @inlinable @inline(__always)
 func loadLanes(_ p: UnsafeRawPointer) -> SIMD16<Int32> { p.loadUnaligned(as: SIMD16<Int32>.self) }
 
 /// The accumulators of `OB` blocks of 16 channels x `P` pixels: the sums (without bias) of one
-/// run of 4-byte input groups per kernel row. `input` is pixel 0's first group in padded row 0,
-/// `pixelStep` the bytes between pixels (stride x group bytes), `rowBytes` between padded rows,
-/// `runGroups` the groups of one kernel row (KW x ceil(C_in/4)); `weights` is block 0's first
-/// group, `blockBytes` the bytes between blocks.
+/// run of `runGroups` 4-byte input groups per kernel row. Pixel p's run in padded row ky starts
+/// at `input + offsets[p] + ky * rowBytes`; `weights` is block 0's first group, `blockBytes` the
+/// bytes between blocks.
 @usableFromInline
 struct BlockedTile<let P: Int, let OB: Int> {
     @usableFromInline typealias Sums = InlineArray<OB, InlineArray<P, SIMD16<Int32>>>
 
     @inlinable @inline(__always)
-    static func sums<D: BlockedInstructions>(_ dot: D.Type, input: UnsafeRawPointer, pixelStep: Int, rowBytes: Int,
-                                        kernelH: Int, runGroups: Int, weights: UnsafeRawPointer, blockBytes: Int) -> Sums {
+    static func sums<D: BlockedInstructions>(_ dot: D.Type, input: UnsafeRawPointer, offsets: InlineArray<P, Int>,
+                                             rowBytes: Int, kernelH: Int, runGroups: Int, weights: UnsafeRawPointer,
+                                             blockBytes: Int) -> Sums {
         var acc = Sums(repeating: InlineArray(repeating: SIMD16<Int32>()))
         var ky = 0
         while ky < kernelH {
@@ -95,7 +97,7 @@ struct BlockedTile<let P: Int, let OB: Int> {
                 var wv = InlineArray<OB, SIMD16<Int32>>(repeating: SIMD16<Int32>())
                 for o in 0..<OB { wv[o] = loadLanes(w + (o &* blockBytes &+ j &* 64)) }
                 for p in 0..<P {
-                    let a = SIMD16<Int32>(repeating: (x + (p &* pixelStep &+ 4 &* j)).loadUnaligned(as: Int32.self))
+                    let a = SIMD16<Int32>(repeating: (x + (offsets[p] &+ 4 &* j)).loadUnaligned(as: Int32.self))
                     for o in 0..<OB { acc[o][p] = D.dot4(acc[o][p], a, wv[o]) }
                 }
                 j &+= 1
@@ -165,22 +167,22 @@ func storeBytes(_ v: SIMD16<Int32>, _ n: Int, to out: UnsafeMutablePointer<Int8>
     }
 }
 
-/// The loop nest: per output row, the padded u8 rows; then pairs of channel blocks (a single
-/// block last when their count is odd); then pixels, 8 at a time and the rest in one tile.
+/// The loop nest: bands of output rows (their padded rows filled once per band, or once per band
+/// and pair of blocks when the weights are large, see below), pairs of channel blocks (a single
+/// block last when their count is odd), then the band's pixels, 8 at a time and the rest in one tile.
 @inlinable @inline(__always)
 func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Type, _ p: Conv2DS8Params,
-                                                               input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                                                               requantization q: PerChannelRequantization,
-                                                               scratch: UnsafeMutableRawPointer, epilogue: E) {
-    let cin = p.input.channels, cout = p.output.channels
-    let groupBytes = (cin + 3) / 4 * 4
-    let kh = p.window.kernelH, kw = p.window.kernelW
-    let runGroups = kw &* groupBytes / 4
+                                                                    input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
+                                                                    requantization q: PerChannelRequantization,
+                                                                    scratch: UnsafeMutableRawPointer, epilogue: E) {
+    let cin = p.input.channels, cout = p.output.channels, width = p.output.width
+    let kh = p.window.kernelH, sh = p.window.strideH
+    let runGroups = (p.window.kernelW &* cin &+ 3) / 4
     let blocks = (cout + 15) / 16
     let blockBytes = kh &* runGroups &* 64
-    let rowPixels = p.window.padLeft + p.input.width + p.window.padRight
-    let rowBytes = rowPixels &* groupBytes
-    let pixelStep = p.window.strideW &* groupBytes
+    let rowBytes = (p.window.padLeft + p.input.width + p.window.padRight) &* cin
+    let pixelStep = p.window.strideW &* cin
+    let band = blockedBandRows(p)
     let fill = UInt8(truncatingIfNeeded: p.inputZeroPoint) ^ 0x80
 
     // Effective bias, multiplier and shift of each block (lanes past C_out: 0, never stored).
@@ -214,111 +216,93 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
         (constants + (b &* 192 &+ 128)).storeBytes(of: shift, as: SIMD16<Int32>.self)
     }
 
-    /// The kernel_h padded u8 rows under output row `oy`.
-    @inline(__always) func fillRows(_ oy: Int) {
-        for ky in 0..<kh {
-            let iy = oy &* p.window.strideH &- p.window.padTop &+ ky
-            let dst = (rows + ky &* rowBytes).assumingMemoryBound(to: UInt8.self)
+    /// The padded u8 rows under output rows oy..<oy+count, and the 4 bytes after them.
+    @inline(__always) func fillRows(_ oy: Int, _ count: Int) {
+        let n = (count &- 1) &* sh &+ kh
+        for r in 0..<n {
+            let iy = oy &* sh &- p.window.padTop &+ r
+            let dst = (rows + r &* rowBytes).assumingMemoryBound(to: UInt8.self)
             guard iy >= 0 && iy < p.input.height else {
                 dst.update(repeating: fill, count: rowBytes)
                 continue
             }
-            let left = p.window.padLeft &* groupBytes
+            let left = p.window.padLeft &* cin, body = p.input.width &* cin
             dst.update(repeating: fill, count: left)
-            let src = UnsafeRawPointer(input + iy &* p.input.width &* cin).assumingMemoryBound(to: UInt8.self)
-            let body = dst + left
-            if groupBytes == cin {
-                for i in 0..<(p.input.width &* cin) { body[i] = src[i] ^ 0x80 }
-            } else {
-                // Channels not a multiple of 4 (RGB stems): whole groups as words, the last
-                // partial group as a word masked to its channels and completed with the fill
-                // (read one word wide, except at the row's last pixel, which may end the tensor).
-                let full = cin / 4, keep = (UInt32(1) << (8 &* UInt32(cin % 4))) &- 1
-                let fillWord = UInt32(fill) &* 0x0101_0101
-                for x in 0..<p.input.width {
-                    let from = UnsafeRawPointer(src + x &* cin), to = UnsafeMutableRawPointer(body + x &* groupBytes)
-                    for g in 0..<full {
-                        to.storeBytes(of: from.loadUnaligned(fromByteOffset: 4 &* g, as: UInt32.self) ^ 0x8080_8080,
-                                      toByteOffset: 4 &* g, as: UInt32.self)
-                    }
-                    var last: UInt32 = 0
-                    if x &+ 1 < p.input.width {
-                        last = from.loadUnaligned(fromByteOffset: 4 &* full, as: UInt32.self)
-                    } else {
-                        for i in 0..<(cin % 4) { last |= UInt32(from.load(fromByteOffset: 4 &* full &+ i, as: UInt8.self)) << (8 &* UInt32(i)) }
-                    }
-                    to.storeBytes(of: ((last ^ 0x8080_8080) & keep) | (fillWord & ~keep), toByteOffset: 4 &* full, as: UInt32.self)
-                }
-            }
-            (body + p.input.width &* groupBytes).update(repeating: fill, count: p.window.padRight &* groupBytes)
+            let src = UnsafeRawPointer(input + iy &* body).assumingMemoryBound(to: UInt8.self)
+            for i in 0..<body { dst[left &+ i] = src[i] ^ 0x80 }
+            (dst + (left &+ body)).update(repeating: fill, count: p.window.padRight &* cin)
         }
+        (rows + n &* rowBytes).assumingMemoryBound(to: UInt8.self).update(repeating: fill, count: 4)
     }
-    /// Requantizes and stores the tile of blocks b..<b+OB x pixels x..<x+P of output row `oy`.
-    @inline(__always) func finish<let P: Int, let OB: Int>(_ s: BlockedTile<P, OB>.Sums, _ oy: Int, _ b: Int, _ x: Int) {
+    /// Requantizes and stores blocks b..<b+OB of the P output pixels from `pixel` (row-major).
+    @inline(__always) func finish<let P: Int, let OB: Int>(_ s: BlockedTile<P, OB>.Sums, _ pixel: Int, _ b: Int) {
         for o in 0..<OB {
             let k = constants + (b &+ o) &* 192
             let c = 16 &* (b &+ o), n = min(16, cout &- c)
             let bias = loadLanes(k), multiplier = loadLanes(k + 64), shift = loadLanes(k + 128)
             for px in 0..<P {
                 let scaled = D.requantize(s[o][px] &+ bias, multiplier, shift) &+ SIMD16(repeating: p.outputZeroPoint)
-                epilogue.store(D.self, oy &* p.output.width &+ x &+ px, c, clampLanes(scaled, p.activation), n)
+                epilogue.store(D.self, pixel &+ px, c, clampLanes(scaled, p.activation), n)
             }
         }
     }
-    @inline(__always) func tile<let P: Int, let OB: Int>(_ shape: BlockedTile<P, OB>.Type, _ oy: Int, _ b: Int, _ x: Int) {
-        let s = BlockedTile<P, OB>.sums(D.self, input: UnsafeRawPointer(rows + x &* pixelStep), pixelStep: pixelStep,
-                                        rowBytes: rowBytes, kernelH: kh, runGroups: runGroups,
-                                        weights: UnsafeRawPointer(weights) + b &* blockBytes, blockBytes: blockBytes)
-        finish(s, oy, b, x)
-    }
-    /// Output row `oy` (its padded rows filled) for blocks b..<b+OB: 8 pixels at a time, then the rest.
-    @inline(__always) func tiles<let OB: Int>(_ oy: Int, _ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
-        var x = 0
-        while x &+ 8 <= p.output.width {
-            tile(BlockedTile<8, OB>.self, oy, b, x)
-            x &+= 8
+    /// Pixels q..<q+P of the band from output row oy (q counts row-major within the band).
+    @inline(__always) func tile<let P: Int, let OB: Int>(_ shape: BlockedTile<P, OB>.Type, _ oy: Int, _ q: Int, _ b: Int) {
+        var offsets = InlineArray<P, Int>(repeating: 0)
+        for i in 0..<P {
+            let r = (q &+ i) / width
+            offsets[i] = r &* sh &* rowBytes &+ (q &+ i &- r &* width) &* pixelStep
         }
-        switch p.output.width &- x {
-        case 7: tile(BlockedTile<7, OB>.self, oy, b, x)
-        case 6: tile(BlockedTile<6, OB>.self, oy, b, x)
-        case 5: tile(BlockedTile<5, OB>.self, oy, b, x)
-        case 4: tile(BlockedTile<4, OB>.self, oy, b, x)
-        case 3: tile(BlockedTile<3, OB>.self, oy, b, x)
-        case 2: tile(BlockedTile<2, OB>.self, oy, b, x)
-        case 1: tile(BlockedTile<1, OB>.self, oy, b, x)
+        let s = BlockedTile<P, OB>.sums(D.self, input: UnsafeRawPointer(rows), offsets: offsets, rowBytes: rowBytes,
+                                        kernelH: kh, runGroups: runGroups,
+                                        weights: UnsafeRawPointer(weights) + b &* blockBytes, blockBytes: blockBytes)
+        finish(s, oy &* width &+ q, b)
+    }
+    /// The band's `count` pixels from output row oy, blocks b..<b+OB: 8 at a time, then the rest.
+    @inline(__always) func tiles<let OB: Int>(_ oy: Int, _ count: Int, _ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
+        var q = 0
+        while q &+ 8 <= count {
+            tile(BlockedTile<8, OB>.self, oy, q, b)
+            q &+= 8
+        }
+        switch count &- q {
+        case 7: tile(BlockedTile<7, OB>.self, oy, q, b)
+        case 6: tile(BlockedTile<6, OB>.self, oy, q, b)
+        case 5: tile(BlockedTile<5, OB>.self, oy, q, b)
+        case 4: tile(BlockedTile<4, OB>.self, oy, q, b)
+        case 3: tile(BlockedTile<3, OB>.self, oy, q, b)
+        case 2: tile(BlockedTile<2, OB>.self, oy, q, b)
+        case 1: tile(BlockedTile<1, OB>.self, oy, q, b)
         default: break
         }
     }
-    /// Blocks first..<end of output row `oy`: pairs, then a single block when one is left.
-    @inline(__always) func blockRow(_ oy: Int, _ first: Int, _ end: Int) {
+    /// Blocks first..<end of the band from output row oy: pairs, then a single block when one is left.
+    @inline(__always) func blockBand(_ oy: Int, _ rowCount: Int, _ first: Int, _ end: Int) {
         var b = first
         while b &+ 2 <= end {
-            tiles(oy, b, BlockedTile<1, 2>.self)
+            tiles(oy, rowCount &* width, b, BlockedTile<1, 2>.self)
             b &+= 2
         }
-        if b < end { tiles(oy, b, BlockedTile<1, 1>.self) }
+        if b < end { tiles(oy, rowCount &* width, b, BlockedTile<1, 1>.self) }
     }
 
-    // Loop order. When all the weights fit in L2 (up to 256 KiB), rows outermost: the padded rows
-    // are filled once per output row and every block reuses them. Larger weights (deep layers:
-    // 2.4 MB at 512 channels, few pixels) would be streamed from memory once per output row, so
-    // there pairs of blocks go outermost and each pair's weights stay in cache over all rows, at
-    // the price of refilling the (small) padded rows per pair.
-    if blocks &* blockBytes <= 256 * 1024 {
-        for oy in 0..<p.output.height {
-            fillRows(oy)
-            blockRow(oy, 0, blocks)
+    // Loop order. When all the weights fit in L2 (up to 256 KiB), bands outermost: the padded rows
+    // are filled once per band and every block reuses them. Larger weights (deep layers: 2.4 MB at
+    // 512 channels, few pixels) would be streamed from memory once per band, so there pairs of
+    // blocks go outermost and each pair's weights stay in cache over all bands, at the price of
+    // refilling the (small) padded rows per pair.
+    let byBands = blocks &* blockBytes <= 256 * 1024
+    var b = 0
+    while b < blocks {
+        let end = byBands ? blocks : min(blocks, b &+ 2)
+        var oy = 0
+        while oy < p.output.height {
+            let count = min(band, p.output.height &- oy)
+            fillRows(oy, count)
+            blockBand(oy, count, b, end)
+            oy &+= count
         }
-    } else {
-        var b = 0
-        while b < blocks {
-            let end = min(blocks, b &+ 2)
-            for oy in 0..<p.output.height {
-                fillRows(oy)
-                blockRow(oy, b, end)
-            }
-            b = end
-        }
+        b = end
     }
 }
 
