@@ -36,6 +36,13 @@ struct ModelPatch {
             return error.status
         }
     }
+
+    /// The loader's verdict on `model` after `edit`.
+    static func status(_ model: [UInt8], _ edit: (inout ModelPatch) -> Void) -> RNStatus {
+        var p = ModelPatch(model)
+        edit(&p)
+        return p.status
+    }
 }
 
 @Suite struct ValidationTests {
@@ -156,11 +163,7 @@ struct ModelPatch {
         let base = ModelPatch(Self.model)
         #expect(base.status == .ok)
         #expect(base.file.op(2).kind == .conv2DAdd && base.file.op(2).input1 == 1)
-        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
-            var p = ModelPatch(Self.model)
-            edit(&p)
-            return p.status
-        }
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
         #expect(status { $0.param(2, RNConvAddParam.convZeroPoint, 200) } == .badAddParameters)
         #expect(status { p in p.param(2, RNConvAddParam.packedShifts, UInt32(p.param(2, RNConvAddParam.packedShifts)) | 0x0100_0000) } == .badAddParameters)
         #expect(status { $0.param(2, RNConvAddParam.packedShifts, 0x0000_0005) } == .badAddParameters)   // conv shift > 0
@@ -180,11 +183,7 @@ struct ModelPatch {
     @Test func conv2DMaxPoolRingIsChecked() {
         let base = ModelPatch(Self.model)
         #expect(base.status == .ok && base.file.op(0).kind == .conv2DMaxPool)
-        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
-            var p = ModelPatch(Self.model)
-            edit(&p)
-            return p.status
-        }
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
         // Over the op's own input or output, misaligned, past the arena.
         #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(0).arenaOffset)) } == .planOverlap)
         #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(1).arenaOffset)) } == .planOverlap)
@@ -204,11 +203,7 @@ struct ModelPatch {
     @Test func layoutOneFieldsAreChecked() {
         let base = ModelPatch(Self.model)
         #expect(base.status == .ok && base.file.op(0).weightLayout == .o16hwi4)
-        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus {
-            var p = ModelPatch(Self.model)
-            edit(&p)
-            return p.status
-        }
+        func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
         let weights = base.param(0, RNConvParam.weightsOffset)
         let last = base.file.opCount - 1
         #expect(base.file.op(last).kind == .fullyConnected)
