@@ -37,9 +37,15 @@ int memcmp(const void *a, const void *b, size_t n) {
 void __aeabi_memclr(void *dst, size_t n) { memset(dst, 0, n); }
 void __aeabi_memclr4(void *dst, size_t n) { memset(dst, 0, n); }
 void __aeabi_memclr8(void *dst, size_t n) { memset(dst, 0, n); }
+void __aeabi_memset(void *dst, size_t n, int value) { memset(dst, value, n); }   /* note the order */
+void __aeabi_memset4(void *dst, size_t n, int value) { memset(dst, value, n); }
+void __aeabi_memset8(void *dst, size_t n, int value) { memset(dst, value, n); }
 void __aeabi_memmove(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
 void __aeabi_memcpy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
 void __aeabi_memcpy4(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memcpy8(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memmove4(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
+void __aeabi_memmove8(void *dst, const void *src, size_t n) { memmove(dst, src, n); }
 
 /* Stack protector (the Swift library is built with it). */
 uintptr_t __stack_chk_guard = 0x595e9fbd;
