@@ -247,23 +247,40 @@ import RNTrain
                                    scratch: $6, output: $7) }, seed: 95)
     }
 
+    /// The portable blocked source compiled with AVX2 (skipped on CPUs without it).
+    @Test(.enabled(if: rn_cpu_has_avx2_fma() != 0)) func blockedAVX2MatchesReference() {
+        checkBlocked(conv2DS8BlockedAVX2, conv2DAddS8BlockedAVX2, seed: 111)
+    }
+
     /// The same blocked source with vpdpbusd (skipped on CPUs without AVX512-VNNI).
     @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func blockedAVX512VNNIMatchesReference() {
         checkBlocked(conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI, seed: 97)
     }
 
-    /// The instruction against its portable twin on random lanes and the extremes (255 x -128).
+    /// The instruction against its portable twin and the plain sum, on random bytes and the
+    /// extremes (255 x -128, 255 x 127).
     @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func dot4InstructionMatchesPortable() {
         var rng = SeededRandom(seed: 99)
-        func lanes() -> SIMD16<Int32> {
-            var v = SIMD16<Int32>()
-            for i in 0..<16 { v[i] = Int32(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
-            return v
+        var cases = (0..<500).map { _ in
+            (SIMD16<Int32>((0..<16).map { _ in Int32.random(in: Int32.min / 2...Int32.max / 2, using: &rng) }),
+             Int32(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)),
+             (0..<64).map { _ in Int8.random(in: -128...127, using: &rng) })
         }
-        var cases = (0..<500).map { _ in (lanes(), lanes(), lanes()) }
-        cases.append((SIMD16(repeating: Int32.max - 1000), SIMD16(repeating: -1), SIMD16(repeating: Int32(bitPattern: 0x8080_8080))))
-        for (acc, u, s) in cases {
-            #expect(AVX512VNNIInstructions.dot4(acc, u, s) == PortableBlockedInstructions.dot4(acc, u, s))
+        cases.append((SIMD16(repeating: Int32.max - 200_000), -1, [Int8](repeating: 127, count: 64)))
+        cases.append((SIMD16(repeating: 0), -1, [Int8](repeating: -128, count: 64)))
+        for (acc, input, bytes) in cases {
+            bytes.withUnsafeBytes { w in
+                let fast = AVX512VNNIInstructions.dot4(acc, input, AVX512VNNIInstructions.weights(w.baseAddress!))
+                let portable = PortableBlockedInstructions.dot4(acc, input, PortableBlockedInstructions.weights(w.baseAddress!))
+                var plain = acc
+                for lane in 0..<16 {
+                    for j in 0..<4 {
+                        plain[lane] &+= Int32(UInt8(truncatingIfNeeded: UInt32(bitPattern: input) >> (8 * UInt32(j))))
+                            * Int32(bytes[4 * lane + j])
+                    }
+                }
+                #expect(fast == plain && portable == plain)
+            }
         }
     }
 

@@ -49,7 +49,8 @@ import RNRuntime
     }
 
     /// The golden graphs written with layout-1 weights (model-o16hwi4.rnb), through the blocked
-    /// kernels with the portable dot product and with vpdpbusd: the same expected bytes.
+    /// kernels with the portable dot product (baseline and AVX2) and with vpdpbusd: the same
+    /// expected bytes.
     @Test(arguments: ["exported-resnet18-fused", "exported-resnet18-imagenet-stem"])
     func blockedPathsGiveTheGoldenBytes(_ name: String) throws {
         let buffer = try ModelBuffer(try Repo.bytes(Repo.golden(name, "model-o16hwi4.rnb")))
@@ -58,6 +59,9 @@ import RNRuntime
         let inputs = try Repo.bytes(Repo.golden(name, "inputs.bin")).map { Int8(bitPattern: $0) }
         let expected = try Repo.bytes(Repo.golden(name, "expected.bin")).map { Int8(bitPattern: $0) }
         var paths: [(String, Conv2DBlockedS8Kernel?, Conv2DAddBlockedS8Kernel?)] = [("blocked, portable dot product", nil, nil)]
+        if rn_cpu_has_avx2_fma() != 0 {
+            paths.append(("blocked, AVX2", conv2DS8BlockedAVX2, conv2DAddS8BlockedAVX2))
+        }
         if rn_cpu_has_avx512_vnni() != 0 {
             paths.append(("blocked, AVX512-VNNI", conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI))
         }

@@ -23,34 +23,46 @@ import RNFormat
 // layers still fill the tiles. Products are at most 255 x 127 and windows small, so the int32
 // sums do not overflow (the reference's sums wrap identically anyway: integer sums in any order).
 
-/// The two 16-lane operations the blocked kernels are built from, supplied per instruction set.
+/// The operations the blocked kernels are built from, supplied per instruction set.
 public protocol BlockedInstructions {
+    /// 64 bytes of layout-1 weights (16 lanes of 4 signed bytes) in the form `dot4` takes.
+    associatedtype Weights
+    static func weights(_ p: UnsafeRawPointer) -> Weights
     /// acc + a 4-way u8 x s8 dot product in each of 16 int32 lanes: lane i adds
-    /// sum over j < 4 of u8(byte 4i+j of u) * s8(byte 4i+j of s).
-    static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32>
+    /// sum over j < 4 of u8(byte j of `input`) * s8(weight byte 4i+j).
+    static func dot4(_ acc: SIMD16<Int32>, _ input: Int32, _ w: Weights) -> SIMD16<Int32>
     /// `multiplyByQuantizedMultiplier` in each lane (multipliers never Int32.min).
     static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32>
 }
 
-/// `BlockedInstructions` in portable Swift: the twin of the instructions.
+/// `BlockedInstructions` in portable Swift SIMD, the twin of the instructions: the weights
+/// widened to int16 once (pmovsxbw), then per 16 weight bytes one pairwise 16-bit multiply-add
+/// against the 4 input bytes repeated (pmaddwd: 255 x 127 x 2 fits) and adjacent pair sums added.
 public enum PortableBlockedInstructions: BlockedInstructions {
+    public typealias Weights = (SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>, SIMD16<Int16>)
+
     @inlinable @inline(__always)
-    public static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32> {
-        multiplyByQuantizedMultiplierLanes(x, multiplier, shift)
+    public static func weights(_ p: UnsafeRawPointer) -> Weights {
+        let w = p.assumingMemoryBound(to: Int8.self)
+        return (widen16(w), widen16(w + 16), widen16(w + 32), widen16(w + 48))
     }
 
     @inlinable @inline(__always)
-    public static func dot4(_ acc: SIMD16<Int32>, _ u: SIMD16<Int32>, _ s: SIMD16<Int32>) -> SIMD16<Int32> {
-        var out = acc
-        for lane in 0..<16 {
-            let a = UInt32(bitPattern: u[lane]), b = UInt32(bitPattern: s[lane])
-            var t: Int32 = 0
-            for j: UInt32 in 0..<4 {
-                t &+= Int32(UInt8(truncatingIfNeeded: a &>> (8 &* j))) &* Int32(Int8(truncatingIfNeeded: b &>> (8 &* j)))
-            }
-            out[lane] &+= t
+    public static func dot4(_ acc: SIMD16<Int32>, _ input: Int32, _ w: Weights) -> SIMD16<Int32> {
+        let x = UInt32(bitPattern: input)
+        let b0 = Int16(x & 0xFF), b1 = Int16((x &>> 8) & 0xFF), b2 = Int16((x &>> 16) & 0xFF), b3 = Int16(x &>> 24)
+        let u = SIMD16<Int16>(b0, b1, b2, b3, b0, b1, b2, b3, b0, b1, b2, b3, b0, b1, b2, b3)
+        @inline(__always) func four(_ w: SIMD16<Int16>) -> SIMD4<Int32> {
+            let pairs = madd(u, w)
+            return pairs.evenHalf &+ pairs.oddHalf
         }
-        return out
+        return acc &+ SIMD16(lowHalf: SIMD8(lowHalf: four(w.0), highHalf: four(w.1)),
+                             highHalf: SIMD8(lowHalf: four(w.2), highHalf: four(w.3)))
+    }
+
+    @inlinable @inline(__always)
+    public static func requantize(_ x: SIMD16<Int32>, _ multiplier: SIMD16<Int32>, _ shift: SIMD16<Int32>) -> SIMD16<Int32> {
+        multiplyByQuantizedMultiplierLanes(x, multiplier, shift)
     }
 }
 
@@ -94,10 +106,9 @@ struct BlockedTile<let P: Int, let OB: Int> {
             let w = weights + ky &* runGroups &* 64
             var j = 0
             while j < runGroups {
-                var wv = InlineArray<OB, SIMD16<Int32>>(repeating: SIMD16<Int32>())
-                for o in 0..<OB { wv[o] = loadLanes(w + (o &* blockBytes &+ j &* 64)) }
+                let wv = InlineArray<OB, D.Weights> { o in D.weights(w + (o &* blockBytes &+ j &* 64)) }
                 for p in 0..<P {
-                    let a = SIMD16<Int32>(repeating: (x + (offsets[p] &+ 4 &* j)).loadUnaligned(as: Int32.self))
+                    let a = (x + (offsets[p] &+ 4 &* j)).loadUnaligned(as: Int32.self)
                     for o in 0..<OB { acc[o][p] = D.dot4(acc[o][p], a, wv[o]) }
                 }
                 j &+= 1
@@ -188,7 +199,7 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
     // Effective bias, multiplier and shift of each block (lanes past C_out: 0, never stored).
     let constants = scratch
     let rows = scratch + blocks &* 192
-    let ones = SIMD16<Int32>(repeating: 0x0101_0101)
+    let ones: Int32 = 0x0101_0101
     for b in 0..<blocks {
         // Four independent sums: one chain of dependent dot products would wait on each one's latency.
         var sums = InlineArray<4, SIMD16<Int32>>(repeating: SIMD16<Int32>())
@@ -196,11 +207,11 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
         let groups = kh &* runGroups
         var j = 0
         while j &+ 4 <= groups {
-            for k in 0..<4 { sums[k] = D.dot4(sums[k], ones, loadLanes(w + (j &+ k) &* 64)) }
+            for k in 0..<4 { sums[k] = D.dot4(sums[k], ones, D.weights(w + (j &+ k) &* 64)) }
             j &+= 4
         }
         while j < groups {
-            sums[0] = D.dot4(sums[0], ones, loadLanes(w + j &* 64))
+            sums[0] = D.dot4(sums[0], ones, D.weights(w + j &* 64))
             j &+= 1
         }
         let weightSums = (sums[0] &+ sums[1]) &+ (sums[2] &+ sums[3])
