@@ -8,9 +8,9 @@ import RNFormat
 // - Elsewhere: the register-blocked tiled kernels, as compiled for this module's baseline (SSE2 on
 //   x86-64, NEON on arm64), unless a host program installed a faster instantiation of the same
 //   code in `RNAcceleratedKernels` (RNHostKernels installs the AVX2 one after a CPU check).
-// - Weights in layout 1 (o16hwi4): the blocked kernels, with the u8 x s8 dot product a host
-//   program installed (RNHostKernels: AVX512-VNNI vpdpbusd) or else the portable one; the
-//   reference on 32-bit Arm, whose fast kernels read layout 0.
+// - Weights in layout 1 (o16hwi4): the blocked kernels, as a host program installed them
+//   (RNHostKernels: vpdpbusd on AVX512-VNNI, else the AVX2 build of the portable dot product) or
+//   else the portable build; the reference on 32-bit Arm, whose fast kernels read layout 0.
 // - Fully connected and the standalone Add: their vectorized twins, except on 32-bit Arm.
 // - Built with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels): every
 //   layer on the reference, to measure or to bisect.
@@ -27,13 +27,14 @@ public typealias Conv2DAddBlockedS8Kernel = (Conv2DS8Params, AddS8Params, Unsafe
                                              UnsafeMutablePointer<Int8>) -> Void
 
 #if !hasFeature(Embedded)
-/// Faster instantiations of the tiled kernels that a host program may install once, before any
-/// model runs. Both nil means the baseline tiled kernels. Not in Embedded builds (devices have one
-/// instruction set, and calling a stored closure would need the Swift runtime).
+/// Faster instantiations of the tiled and blocked kernels that a host program may install once,
+/// before any model runs. Nil means the baseline build of the same kernels. Not in Embedded
+/// builds (devices have one instruction set, and calling a stored closure would need the Swift
+/// runtime).
 public enum RNAcceleratedKernels {
     nonisolated(unsafe) public static var conv2D: Conv2DS8Kernel? = nil
     nonisolated(unsafe) public static var conv2DAdd: Conv2DAddS8Kernel? = nil
-    /// Blocked kernels for weights in layout 1; nil means the portable dot product.
+    /// Blocked kernels, for weights in layout 1.
     nonisolated(unsafe) public static var conv2DBlocked: Conv2DBlockedS8Kernel? = nil
     nonisolated(unsafe) public static var conv2DAddBlocked: Conv2DAddBlockedS8Kernel? = nil
 }

@@ -23,7 +23,7 @@ public enum RNBWriter {
                 let (height, width) = window.outputSize(height: shape.height, width: shape.width)
                 let conv = Conv2DS8Params(input: FeatureShape(height: shape.height, width: shape.width, channels: shape.channels),
                                           output: FeatureShape(height: height, width: width, channels: weights.bias.count),
-                                          window: window, inputZeroPoint: 0, outputZeroPoint: 0, activation: .none)
+                                          window: window, inputZeroPoint: 0, outputZeroPoint: 0, activation: .none)   // shapes only
                 scratchBytes = max(scratchBytes, conv2DS8BlockedScratchByteCount(conv))
             }
         }
