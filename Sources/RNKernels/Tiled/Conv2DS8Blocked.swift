@@ -270,7 +270,7 @@ func conv2DS8BlockedLoops<D: BlockedInstructions, E: BlockEpilogue>(_ dot: D.Typ
         finish(s, oy &* width &+ q, b)
     }
     /// The band's `count` pixels from output row oy, blocks b..<b+OB: 8 at a time, then the rest.
-    @inline(__always) func tiles<let OB: Int>(_ oy: Int, _ count: Int, _ b: Int, _ blocks: BlockedTile<1, OB>.Type) {
+    @inline(__always) func tiles<let OB: Int>(_ oy: Int, _ count: Int, _ b: Int, _ shape: BlockedTile<1, OB>.Type) {
         var q = 0
         while q &+ 8 <= count {
             tile(BlockedTile<8, OB>.self, oy, q, b)
