@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 work, runs = sys.argv[1], int(sys.argv[2])
-ROUNDS = 3
+ROUNDS = 5
 ceilings = {"ohwi": float(sys.argv[3]), "o16hwi4": float(sys.argv[4])}
 layouts = sys.argv[5:]
 rng = np.random.default_rng(1)
