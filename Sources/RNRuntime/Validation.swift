@@ -72,14 +72,15 @@ extension RNModel {
             guard !overflow else { throw RNError(.badWeightsSize, index: i, found: -1) }
             try checkConstants(op, i, outputs: outputs, weightCount: padded)
             let w = constant(op, RNConvParam.weightsOffset, as: Int8.self)
+            // Only the padding is visited: a lane past C_out is padding at every row position, a
+            // real lane only past the row's KW x C_in weights.
             for b in 0..<(outputs + 15) / 16 {
                 for ky in 0..<kh {
-                    for g in 0..<groups {
-                        for lane in 0..<16 {
-                            for j in 0..<4 where 16 * b + lane >= outputs || 4 * g + j >= run {
-                                let at = (((b * kh + ky) * groups + g) * 16 + lane) * 4 + j
-                                guard w[at] == 0 else { throw RNError(.badWeightValue, index: i, found: at) }
-                            }
+                    let row = (b * kh + ky) * groups * 64
+                    for lane in 0..<16 {
+                        for k in (16 * b + lane >= outputs ? 0 : run)..<groups * 4 {
+                            let at = row + (k / 4 * 16 + lane) * 4 + k % 4
+                            guard w[at] == 0 else { throw RNError(.badWeightValue, index: i, found: at) }
                         }
                     }
                 }

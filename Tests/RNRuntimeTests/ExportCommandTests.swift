@@ -61,6 +61,20 @@ import RNQuantize
         #expect(try runTool("rn-export", ["--random", "--arch", "resnet18", "--input", "32x32", "--classes", "10", "-o", rnb]).0 == 64)
         #expect(try runTool("rn-export", ["--random", "--arch", "resnet99", "--input", "32x32x3", "--classes", "10", "-o", rnb]).0 == 64)
         #expect(try runTool("rn-export", ["x.rnf", "--calib", sample, "--calibration", "best", "-o", rnb]).0 == 64)
+        let badLayout = try runTool("rn-export", ["--random", "--arch", "resnet18", "--input", "32x32x3", "--classes", "10",
+                                                  "--weight-layout", "nchw", "-o", rnb])
+        #expect(badLayout.0 == 64 && badLayout.2.contains("unknown --weight-layout 'nchw' (ohwi, o16hwi4)"))
+
+        // Layout 1: convolutions in o16hwi4, the fully connected layer in ohwi, kernel scratch declared.
+        let blocked = try runTool("rn-export", ["--random", "--arch", "resnet18", "--width", "4", "--input", "20x16x3",
+                                                "--classes", "5", "--weight-layout", "o16hwi4", "-o", rnb, "--json"])
+        #expect(blocked.0 == 0, "\(blocked.2)")
+        let summary = try JSONSerialization.jsonObject(with: Data(blocked.1.utf8)) as? [String: Any]
+        let layers = summary?["layers"] as? [[String: Any]] ?? []
+        #expect(layers.first?["weight_layout"] as? String == "o16hwi4")
+        #expect(layers.first { $0["kind"] as? String == "fully_connected" }?["weight_layout"] as? String == "ohwi")
+        #expect(layers.first { $0["kind"] as? String == "global_average_pool" }?["weight_layout"] == nil)
+        #expect((summary?["scratch_bytes"] as? Int ?? 0) > 0)
         let missing = try runTool("rn-export", ["/no/model.rnf", "--calib", sample, "-o", rnb])
         #expect(missing.0 == 1 && missing.2 == "error: /no/model.rnf: no such file\n")
         let notModel = try runTool("rn-export", [Repo.root.appendingPathComponent("Package.swift").path, "--calib", sample, "-o", rnb])

@@ -230,36 +230,9 @@ func conv2DS8TiledLoops<E: TileEpilogue>(_ p: Conv2DS8Params, input: UnsafePoint
 
 // MARK: - Epilogues, four channels at a time
 
-/// `multiplyByQuantizedMultiplier` on four lanes, each with its own multiplier and shift: the same
-/// arithmetic (SaturatingRoundingDoublingHighMul as floor((a*b + 2^30) / 2^31) in 64-bit lanes,
-/// then RoundingDivideByPOT), written lane by lane where LLVM needs the exact shape (pmuldq).
-@_transparent @usableFromInline
-func multiplyByQuantizedMultiplier4(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32>, _ shift: SIMD4<Int32>) -> SIMD4<Int32> {
-#if arch(arm)
-    // 32-bit Arm (Embedded forbids the Int64 lane conversions): lane by lane.
-    var out = SIMD4<Int32>()
-    for i in 0..<4 { out[i] = multiplyByQuantizedMultiplier(x[i], multiplier[i], shift[i]) }
-    return out
-#else
-    let zero = SIMD4<Int32>()
-    let left = shift.replacing(with: zero, where: shift .< zero)
-    let right = (zero &- shift).replacing(with: zero, where: shift .> zero)
-    let a = x &<< left
-    let p = SIMD4<Int64>(Int64(a[0]), Int64(a[1]), Int64(a[2]), Int64(a[3]))
-        &* SIMD4<Int64>(Int64(multiplier[0]), Int64(multiplier[1]), Int64(multiplier[2]), Int64(multiplier[3]))
-    let h = (p &+ SIMD4<Int64>(repeating: 1 << 30)) &>> SIMD4<Int64>(repeating: 31)
-    var high = SIMD4<Int32>(Int32(truncatingIfNeeded: h[0]), Int32(truncatingIfNeeded: h[1]),
-                            Int32(truncatingIfNeeded: h[2]), Int32(truncatingIfNeeded: h[3]))
-    high.replace(with: Int32.max, where: (a .== Int32.min) .& (multiplier .== Int32.min))
-    let mask = (SIMD4<Int32>(repeating: 1) &<< right) &- 1
-    let remainder = high & mask
-    let threshold = (mask &>> 1) &+ SIMD4<Int32>(repeating: 1).replacing(with: 0, where: high .>= zero)
-    return (high &>> right) &+ SIMD4<Int32>(repeating: 1).replacing(with: 0, where: remainder .<= threshold)
-#endif
-}
-
-/// `multiplyByQuantizedMultiplier4` for any number of lanes (the blocked kernels use 16), in
-/// plain lane arithmetic: for generic vectors the stdlib's masks and `replacing(with:where:)`
+/// `multiplyByQuantizedMultiplier` on 4 or 16 lanes, each with its own multiplier and shift: the
+/// same arithmetic (SaturatingRoundingDoublingHighMul as floor((a*b + 2^30) / 2^31) in 64-bit
+/// lanes, then RoundingDivideByPOT), in plain lane arithmetic: for generic vectors the stdlib's masks and `replacing(with:where:)`
 /// become lane-by-lane branches and `clamped` an out-of-line call. Transparent, because an
 /// ordinary generic function is specialized but not inlined. Multipliers are never Int32.min
 /// (the loader requires [2^30, 2^31) or 0), so SaturatingRoundingDoublingHighMul's one
@@ -301,20 +274,22 @@ func convOutput4(_ p: Conv2DS8Params, _ q: PerChannelRequantization, _ c: Int, _
     let bias = UnsafeRawPointer(q.bias + c).loadUnaligned(as: SIMD4<Int32>.self)
     let multiplier = UnsafeRawPointer(q.multiplier + c).loadUnaligned(as: SIMD4<Int32>.self)
     let shift = UnsafeRawPointer(q.shift + c).loadUnaligned(as: SIMD4<Int32>.self)
-    let scaled = multiplyByQuantizedMultiplier4(sums &+ bias, multiplier, shift) &+ SIMD4(repeating: p.outputZeroPoint)
+    let scaled = multiplyByQuantizedMultiplierLanes(sums &+ bias, multiplier, shift) &+ SIMD4(repeating: p.outputZeroPoint)
     return scaled.clamped(lowerBound: SIMD4(repeating: p.activation.min), upperBound: SIMD4(repeating: p.activation.max))
 }
 
-/// `addS8ReferenceOutput` on four lanes (conv results `t` and residuals `r`, as int32).
+/// `addS8ReferenceOutput` on four lanes (conv results `t` and residuals `r`, as int32). The
+/// blocked kernels' 16-lane twin is in `BlockedConvAddEpilogue`, with their instruction set's
+/// requantization (a function parameter here would be an escaping closure in Embedded builds).
 @_transparent @usableFromInline
 func addOutput4(_ add: AddS8Params, _ t: SIMD4<Int32>, _ r: SIMD4<Int32>) -> SIMD4<Int32> {
     let shift = SIMD4<Int32>(repeating: add.leftShift)
     let a = (t &- SIMD4(repeating: add.input0ZeroPoint)) &<< shift, b = (r &- SIMD4(repeating: add.input1ZeroPoint)) &<< shift
-    let sum = multiplyByQuantizedMultiplier4(a, SIMD4(repeating: add.input0.multiplier.raw), SIMD4(repeating: add.input0.shift.raw))
-        &+ multiplyByQuantizedMultiplier4(b, SIMD4(repeating: add.input1.multiplier.raw), SIMD4(repeating: add.input1.shift.raw))
-    let scaled = multiplyByQuantizedMultiplier4(sum, SIMD4(repeating: add.output.multiplier.raw),
-                                                SIMD4(repeating: add.output.shift.raw)) &+ SIMD4(repeating: add.outputZeroPoint)
-    return scaled.clamped(lowerBound: SIMD4(repeating: add.activation.min), upperBound: SIMD4(repeating: add.activation.max))
+    func scaled(_ x: SIMD4<Int32>, _ m: QuantizedMultiplier) -> SIMD4<Int32> {
+        multiplyByQuantizedMultiplierLanes(x, SIMD4(repeating: m.multiplier.raw), SIMD4(repeating: m.shift.raw))
+    }
+    let sum = scaled(a, add.input0) &+ scaled(b, add.input1)
+    return clampLanes(scaled(sum, add.output) &+ SIMD4(repeating: add.outputZeroPoint), add.activation)
 }
 
 /// What the tile loops do with finished sums.
