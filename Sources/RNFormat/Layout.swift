@@ -49,7 +49,6 @@ public enum RNBTensorRecord {
     public static let zeroPointOffset = 24          // i32, -128...127
     public static let arenaOffsetOffset = 28        // u32, 16-byte aligned
     public static let dtypeInt8: UInt8 = 1
-    public static let maxTensors = RNBOpRecord.maxOps + 1
 }
 
 /// Op table entry: 64 bytes.
@@ -64,39 +63,84 @@ public enum RNBOpRecord {
     public static let outputOffset = 8              // u16
     public static let reservedOffset = 10           // u16, 0
     public static let windowOffset = 12             // 8 x u8: kh kw sh sw pad_t pad_l pad_b pad_r
-    public static let paramsOffset = 20             // 11 x u32/i32, meaning depends on kind
-    public static let paramCount = 11
+    public static let paramsOffset = 20             // RNParamSlots: 11 words, read per kind by its RNOpParameters
     public static let noTensor: UInt16 = 0xFFFF
     public static let maxOps = 1024
 }
 
-/// Op kinds. Values are part of the format.
+/// Op kinds. Values are part of the format. Each kind's traits below are what the writer and the
+/// loader share; everything else the runtime knows about a kind is in RNRuntime/Ops/<Kind>.swift.
 public enum RNOpKind: UInt8, Sendable {
-    /// params: weights_offset, weights_size, bias_offset, multiplier_offset, shift_offset.
+    /// params: `RNConvParams`.
     case conv2D = 1
-    /// Input flattened (H*W*C) to a [1, K] output. params as conv2D; window bytes zero.
+    /// Input flattened (H*W*C) to a [1, K] output. params: `RNConvParams`; window bytes zero.
     case fullyConnected = 2
-    /// params: left_shift, in0_multiplier, in0_shift, in1_multiplier, in1_shift, out_multiplier, out_shift.
+    /// TFLite int8 add. params: `RNAddParams`.
     case add = 3
     /// Window, stride, padding from the window bytes; no params.
     case maxPool = 4
-    /// [1,H,W,C] -> [1,1,1,C]; window bytes and params zero.
+    /// [1,H,W,C] -> C channels, same quantization; window bytes and params zero.
     case globalAveragePool = 5
-    /// A convolution whose int8 result (zero point in slot 5, clamp [-128, 127]) is added to a
-    /// residual tensor (input1) with TFLite add arithmetic, as conv2d followed by add would,
-    /// without the convolution's output ever being stored: the output may overwrite the residual.
-    /// params: conv slots 0...4, then conv_zero_point, left_shift, conv multiplier, residual
-    /// multiplier, output multiplier, and the three add shifts packed as i8 bytes (conv,
-    /// residual, output; top byte 0).
+    /// A convolution whose int8 result is added to a residual tensor (input1) with TFLite add
+    /// arithmetic, as conv2d followed by add would, without the convolution's output ever being
+    /// stored: the output may overwrite the residual. params: `RNConvAddParams`.
     case conv2DAdd = 6
-    /// A convolution streamed row by row into the max pool after it: conv2d (window bytes, slots
-    /// 0...4, the op's clamp, the output's scale and zero point) then max_pool (window packed in
-    /// slots 5 and 6), with only `pool kernel_h` convolution rows held at a time, in scratch.
+    /// A convolution streamed row by row into the max pool after it, with only `pool kernel_h`
+    /// convolution rows held at a time, in a ring in the arena. params: `RNConvMaxPoolParams`.
     case conv2DMaxPool = 7
+    /// TFLite's int8 MEAN over height and width: [1,H,W,C] -> C channels, requantized to the
+    /// output's own scale and zero point. params: `RNMeanParams`; window bytes zero.
+    case mean = 8
 
-    /// Whether the op carries weights, bias and per-channel requantization (slots 0...4).
+    /// Input tensors the op reads: 1, or 2 (input1 is then a tensor, else 0xFFFF).
+    @inlinable public var inputCount: Int { self == .add || self == .conv2DAdd ? 2 : 1 }
+
+    /// Whether the op carries weights, bias and per-channel requantization (`RNConvParams`).
     @inlinable public var hasWeights: Bool {
         self == .conv2D || self == .fullyConnected || self == .conv2DAdd || self == .conv2DMaxPool
+    }
+
+    /// Whether the op's window bytes are used (else they must be zero).
+    @inlinable public var usesWindow: Bool {
+        self == .conv2D || self == .maxPool || self == .conv2DAdd || self == .conv2DMaxPool
+    }
+
+    /// Whether the weight layout byte may be 1 (o16hwi4): the convolutions.
+    @inlinable public var acceptsBlockedLayout: Bool { hasWeights && self != .fullyConnected }
+
+    /// Whether the op may write its output exactly over input `k` (0 or 1) when that input dies
+    /// there: it reads each element of that input just before writing the same element. An add
+    /// over either input, a conv2d_add over its residual (input 1).
+    @inlinable public func mayRunInPlace(overInput k: Int) -> Bool {
+        switch self {
+        case .add: return k == 0 || k == 1
+        case .conv2DAdd: return k == 1
+        default: return false
+        }
+    }
+
+    /// Parameter slots the kind uses; slots from here to 10 must be zero.
+    @inlinable public var paramSlotCount: Int {
+        switch self {
+        case .conv2D, .fullyConnected: return RNConvParams.slotCount
+        case .add: return RNAddParams.slotCount
+        case .maxPool, .globalAveragePool: return 0
+        case .conv2DAdd: return RNConvAddParams.slotCount
+        case .conv2DMaxPool: return RNConvMaxPoolParams.slotCount
+        case .mean: return RNMeanParams.slotCount
+        }
+    }
+
+    /// Name and signedness of parameter slot `i` (below `paramSlotCount`), as FORMAT.md lists them.
+    public func paramSlot(_ i: Int) -> RNParamSlot {
+        switch self {
+        case .conv2D, .fullyConnected: return RNConvParams.slot(i)
+        case .add: return RNAddParams.slot(i)
+        case .maxPool, .globalAveragePool: return RNParamSlot("unused", .u32)
+        case .conv2DAdd: return RNConvAddParams.slot(i)
+        case .conv2DMaxPool: return RNConvMaxPoolParams.slot(i)
+        case .mean: return RNMeanParams.slot(i)
+        }
     }
 
     public var name: StaticString {
@@ -108,7 +152,283 @@ public enum RNOpKind: UInt8, Sendable {
         case .globalAveragePool: return "global_average_pool"
         case .conv2DAdd: return "conv2d_add"
         case .conv2DMaxPool: return "conv2d_max_pool"
+        case .mean: return "mean"
         }
+    }
+}
+
+// MARK: - Parameter slots
+
+/// The 11 parameter slots of an op record (bytes 20..<64), as raw 32-bit words.
+public struct RNParamSlots: Sendable, Equatable {
+    public static let count = 11
+    public var words: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    @inlinable public init() { words = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) }
+
+    /// Slot `i`, 0 to 10. (A switch, not a pointer cast: -no-allocations on 32-bit Arm rejects
+    /// what `withUnsafeBytes(of:)` over the tuple specializes into.)
+    @inlinable public subscript(i: Int) -> UInt32 {
+        get {
+            switch i {
+            case 0: return words.0
+            case 1: return words.1
+            case 2: return words.2
+            case 3: return words.3
+            case 4: return words.4
+            case 5: return words.5
+            case 6: return words.6
+            case 7: return words.7
+            case 8: return words.8
+            case 9: return words.9
+            default: return words.10
+            }
+        }
+        set {
+            switch i {
+            case 0: words.0 = newValue
+            case 1: words.1 = newValue
+            case 2: words.2 = newValue
+            case 3: words.3 = newValue
+            case 4: words.4 = newValue
+            case 5: words.5 = newValue
+            case 6: words.6 = newValue
+            case 7: words.7 = newValue
+            case 8: words.8 = newValue
+            case 9: words.9 = newValue
+            default: words.10 = newValue
+            }
+        }
+    }
+    @inlinable public func signed(_ i: Int) -> Int32 { Int32(bitPattern: self[i]) }
+    @inlinable public mutating func set(_ i: Int, _ v: Int32) { self[i] = UInt32(bitPattern: v) }
+
+    public static func == (a: RNParamSlots, b: RNParamSlots) -> Bool {
+        for i in 0..<count where a[i] != b[i] { return false }
+        return true
+    }
+}
+
+/// How one parameter slot is read: unsigned, signed, or four bytes packed in one word.
+public struct RNParamSlot: Sendable {
+    public enum Encoding: Sendable { case u32, i32, packedBytes }
+    public var name: StaticString
+    public var encoding: Encoding
+    @inlinable public init(_ name: StaticString, _ encoding: Encoding) {
+        self.name = name
+        self.encoding = encoding
+    }
+}
+
+/// The parameters of one op kind, read from and written to the record's slots: the writer and
+/// every reader go through these, never through slot numbers.
+public protocol RNOpParameters: Sendable {
+    static var slotCount: Int { get }
+    static func slot(_ i: Int) -> RNParamSlot
+    init(slots: RNParamSlots)
+    var slots: RNParamSlots { get }
+}
+
+/// conv2d and fully_connected (and the first five slots of the fused convolutions): constant
+/// offsets of the weights, bias, multipliers and shifts, and the weights' byte count.
+public struct RNConvParams: RNOpParameters, Equatable {
+    public var weightsOffset: UInt32, weightsSize: UInt32, biasOffset: UInt32
+    public var multiplierOffset: UInt32, shiftOffset: UInt32
+    /// Slot numbers.
+    public enum Slot {
+        public static let weightsOffset = 0, weightsSize = 1, biasOffset = 2, multiplierOffset = 3, shiftOffset = 4
+    }
+    public static let slotCount = 5
+    public static func slot(_ i: Int) -> RNParamSlot {
+        switch i {
+        case 0: return RNParamSlot("weights_offset", .u32)
+        case 1: return RNParamSlot("weights_size", .u32)
+        case 2: return RNParamSlot("bias_offset", .u32)
+        case 3: return RNParamSlot("multiplier_offset", .u32)
+        default: return RNParamSlot("shift_offset", .u32)
+        }
+    }
+    public init(weightsOffset: UInt32, weightsSize: UInt32, biasOffset: UInt32, multiplierOffset: UInt32, shiftOffset: UInt32) {
+        self.weightsOffset = weightsOffset; self.weightsSize = weightsSize; self.biasOffset = biasOffset
+        self.multiplierOffset = multiplierOffset; self.shiftOffset = shiftOffset
+    }
+    @inlinable public init(slots s: RNParamSlots) {
+        weightsOffset = s[Slot.weightsOffset]; weightsSize = s[Slot.weightsSize]; biasOffset = s[Slot.biasOffset]
+        multiplierOffset = s[Slot.multiplierOffset]; shiftOffset = s[Slot.shiftOffset]
+    }
+    public var slots: RNParamSlots {
+        var s = RNParamSlots()
+        s[Slot.weightsOffset] = weightsOffset; s[Slot.weightsSize] = weightsSize; s[Slot.biasOffset] = biasOffset
+        s[Slot.multiplierOffset] = multiplierOffset; s[Slot.shiftOffset] = shiftOffset
+        return s
+    }
+}
+
+/// add: TFLite's int8 Add. Each input is shifted left by `leftShift`, rescaled by its own
+/// multiplier (shift <= 0), summed, and rescaled by the output multiplier.
+public struct RNAddParams: RNOpParameters, Equatable {
+    public var leftShift: Int32
+    public var input0Multiplier: Int32, input0Shift: Int32
+    public var input1Multiplier: Int32, input1Shift: Int32
+    public var outputMultiplier: Int32, outputShift: Int32
+    /// Slot numbers.
+    public enum Slot {
+        public static let leftShift = 0, input0Multiplier = 1, input0Shift = 2, input1Multiplier = 3, input1Shift = 4
+        public static let outputMultiplier = 5, outputShift = 6
+    }
+    public static let slotCount = 7
+    public static func slot(_ i: Int) -> RNParamSlot {
+        switch i {
+        case 0: return RNParamSlot("left_shift", .i32)
+        case 1: return RNParamSlot("input0_multiplier", .i32)
+        case 2: return RNParamSlot("input0_shift", .i32)
+        case 3: return RNParamSlot("input1_multiplier", .i32)
+        case 4: return RNParamSlot("input1_shift", .i32)
+        case 5: return RNParamSlot("output_multiplier", .i32)
+        default: return RNParamSlot("output_shift", .i32)
+        }
+    }
+    public init(leftShift: Int32, input0Multiplier: Int32, input0Shift: Int32, input1Multiplier: Int32, input1Shift: Int32,
+                outputMultiplier: Int32, outputShift: Int32) {
+        self.leftShift = leftShift
+        self.input0Multiplier = input0Multiplier; self.input0Shift = input0Shift
+        self.input1Multiplier = input1Multiplier; self.input1Shift = input1Shift
+        self.outputMultiplier = outputMultiplier; self.outputShift = outputShift
+    }
+    @inlinable public init(slots s: RNParamSlots) {
+        leftShift = s.signed(Slot.leftShift)
+        input0Multiplier = s.signed(Slot.input0Multiplier); input0Shift = s.signed(Slot.input0Shift)
+        input1Multiplier = s.signed(Slot.input1Multiplier); input1Shift = s.signed(Slot.input1Shift)
+        outputMultiplier = s.signed(Slot.outputMultiplier); outputShift = s.signed(Slot.outputShift)
+    }
+    public var slots: RNParamSlots {
+        var s = RNParamSlots()
+        s.set(Slot.leftShift, leftShift)
+        s.set(Slot.input0Multiplier, input0Multiplier); s.set(Slot.input0Shift, input0Shift)
+        s.set(Slot.input1Multiplier, input1Multiplier); s.set(Slot.input1Shift, input1Shift)
+        s.set(Slot.outputMultiplier, outputMultiplier); s.set(Slot.outputShift, outputShift)
+        return s
+    }
+}
+
+/// conv2d_add: the convolution's slots, then the add: the unstored convolution result's zero
+/// point, the left shift, three multipliers (convolution result, residual, output) and their
+/// three shifts packed as i8 bytes 0, 1, 2 of slot 10 (byte 3 zero).
+public struct RNConvAddParams: RNOpParameters, Equatable {
+    public var conv: RNConvParams
+    public var convZeroPoint: Int32, leftShift: Int32
+    public var convMultiplier: Int32, residualMultiplier: Int32, outputMultiplier: Int32
+    public var convShift: Int8, residualShift: Int8, outputShift: Int8
+    /// Byte 3 of slot 10: must be 0.
+    public var packedReserved: UInt8
+    /// Slot numbers after the convolution's.
+    public enum Slot {
+        public static let convZeroPoint = 5, leftShift = 6, convMultiplier = 7, residualMultiplier = 8
+        public static let outputMultiplier = 9, packedShifts = 10
+    }
+    public static let slotCount = 11
+    public static func slot(_ i: Int) -> RNParamSlot {
+        switch i {
+        case 0..<5: return RNConvParams.slot(i)
+        case 5: return RNParamSlot("conv_zero_point", .i32)
+        case 6: return RNParamSlot("left_shift", .i32)
+        case 7: return RNParamSlot("conv_multiplier", .i32)
+        case 8: return RNParamSlot("residual_multiplier", .i32)
+        case 9: return RNParamSlot("output_multiplier", .i32)
+        default: return RNParamSlot("shifts: conv, residual, output (i8), 0", .packedBytes)
+        }
+    }
+    public init(conv: RNConvParams, convZeroPoint: Int32, leftShift: Int32, convMultiplier: Int32, residualMultiplier: Int32,
+                outputMultiplier: Int32, convShift: Int8, residualShift: Int8, outputShift: Int8) {
+        self.conv = conv; self.convZeroPoint = convZeroPoint; self.leftShift = leftShift
+        self.convMultiplier = convMultiplier; self.residualMultiplier = residualMultiplier
+        self.outputMultiplier = outputMultiplier
+        self.convShift = convShift; self.residualShift = residualShift; self.outputShift = outputShift
+        packedReserved = 0
+    }
+    @inlinable public init(slots s: RNParamSlots) {
+        conv = RNConvParams(slots: s)
+        convZeroPoint = s.signed(Slot.convZeroPoint); leftShift = s.signed(Slot.leftShift)
+        convMultiplier = s.signed(Slot.convMultiplier); residualMultiplier = s.signed(Slot.residualMultiplier)
+        outputMultiplier = s.signed(Slot.outputMultiplier)
+        let packed = s[Slot.packedShifts]
+        convShift = Int8(truncatingIfNeeded: packed); residualShift = Int8(truncatingIfNeeded: packed >> 8)
+        outputShift = Int8(truncatingIfNeeded: packed >> 16); packedReserved = UInt8(truncatingIfNeeded: packed >> 24)
+    }
+    public var slots: RNParamSlots {
+        var s = conv.slots
+        s.set(Slot.convZeroPoint, convZeroPoint); s.set(Slot.leftShift, leftShift)
+        s.set(Slot.convMultiplier, convMultiplier); s.set(Slot.residualMultiplier, residualMultiplier)
+        s.set(Slot.outputMultiplier, outputMultiplier)
+        s[Slot.packedShifts] = UInt32(UInt8(bitPattern: convShift)) | UInt32(UInt8(bitPattern: residualShift)) << 8
+            | UInt32(UInt8(bitPattern: outputShift)) << 16 | UInt32(packedReserved) << 24
+        return s
+    }
+}
+
+/// conv2d_max_pool: the convolution's slots, then the pool window packed in two words
+/// (kernel_h, kernel_w, stride_h, stride_w; pad_top, pad_left, pad_bottom, pad_right as bytes
+/// 0...3) and the arena offset of the ring of convolution rows.
+public struct RNConvMaxPoolParams: RNOpParameters, Equatable {
+    public var conv: RNConvParams
+    public var poolWindow: RNWindow
+    /// Arena offset (16-byte aligned) of the ring of pool kernel_h convolution rows, planned
+    /// like a tensor that lives during this op only.
+    public var ringOffset: UInt32
+    /// Slot numbers after the convolution's.
+    public enum Slot {
+        public static let poolKernelAndStride = 5, poolPadding = 6, ringOffset = 7
+    }
+    public static let slotCount = 8
+    public static func slot(_ i: Int) -> RNParamSlot {
+        switch i {
+        case 0..<5: return RNConvParams.slot(i)
+        case 5: return RNParamSlot("pool kernel_h, kernel_w, stride_h, stride_w (u8)", .packedBytes)
+        case 6: return RNParamSlot("pool pad_top, pad_left, pad_bottom, pad_right (u8)", .packedBytes)
+        default: return RNParamSlot("ring_offset", .u32)
+        }
+    }
+    public init(conv: RNConvParams, poolWindow: RNWindow, ringOffset: UInt32) {
+        self.conv = conv; self.poolWindow = poolWindow; self.ringOffset = ringOffset
+    }
+    @inlinable public init(slots s: RNParamSlots) {
+        conv = RNConvParams(slots: s)
+        let a = s[Slot.poolKernelAndStride], b = s[Slot.poolPadding]
+        @inline(__always) func byte(_ v: UInt32, _ k: UInt32) -> Int { Int((v >> (8 * k)) & 0xFF) }
+        poolWindow = RNWindow(kernelH: byte(a, 0), kernelW: byte(a, 1), strideH: byte(a, 2), strideW: byte(a, 3),
+                              padTop: byte(b, 0), padLeft: byte(b, 1), padBottom: byte(b, 2), padRight: byte(b, 3))
+        ringOffset = s[Slot.ringOffset]
+    }
+    public var slots: RNParamSlots {
+        var s = conv.slots
+        let w = poolWindow
+        func pack(_ a: Int, _ b: Int, _ c: Int, _ d: Int) -> UInt32 {
+            UInt32(a & 0xFF) | UInt32(b & 0xFF) << 8 | UInt32(c & 0xFF) << 16 | UInt32(d & 0xFF) << 24
+        }
+        s[Slot.poolKernelAndStride] = pack(w.kernelH, w.kernelW, w.strideH, w.strideW)
+        s[Slot.poolPadding] = pack(w.padTop, w.padLeft, w.padBottom, w.padRight)
+        s[Slot.ringOffset] = ringOffset
+        return s
+    }
+}
+
+/// mean: TFLite's requantizing multiplier for the sum of `n = H * W` values, already adapted
+/// by the element count (see FORMAT.md): its mantissa may lie anywhere in [0, 2^31).
+public struct RNMeanParams: RNOpParameters, Equatable {
+    public var multiplier: Int32, shift: Int32
+    /// Slot numbers.
+    public enum Slot { public static let multiplier = 0, shift = 1 }
+    public static let slotCount = 2
+    public static func slot(_ i: Int) -> RNParamSlot {
+        i == 0 ? RNParamSlot("multiplier", .i32) : RNParamSlot("shift", .i32)
+    }
+    public init(multiplier: Int32, shift: Int32) {
+        self.multiplier = multiplier; self.shift = shift
+    }
+    @inlinable public init(slots s: RNParamSlots) { multiplier = s.signed(Slot.multiplier); shift = s.signed(Slot.shift) }
+    public var slots: RNParamSlots {
+        var s = RNParamSlots()
+        s.set(Slot.multiplier, multiplier); s.set(Slot.shift, shift)
+        return s
     }
 }
 
@@ -152,22 +472,101 @@ public enum RNBMetadata {
     public static let recordHeaderSize = 8
     /// Class labels: UTF-8, one per line, separated by '\n', exactly output-size lines.
     public static let labelsKey: UInt16 = 1
-    /// RNPreprocessing, 40 bytes.
+    /// `RNPreprocessing`, 40 bytes.
     public static let preprocessingKey: UInt16 = 2
     /// Provenance: UTF-8 text, `key=value` lines (generator, source model, date...).
     public static let provenanceKey: UInt16 = 3
+    /// Op names: UTF-8, one line per op in table order, separated by '\n': the layers each op
+    /// computes, fused ones joined by '+' ("block2.conv2+block2.add", "stem+stem.pool").
+    public static let opNamesKey: UInt16 = 4
 }
 
-/// Preprocessing record (40 bytes): how a host turns an image into the model's uint8 pixels
-/// before the input tables apply.
-///   0 u8  channels (1 gray or 3 RGB), 1 u8 channel order (0 RGB, 1 BGR),
-///   2 u8  resize mode (0 stretch to input size, 1 shorter side to resize size then center crop),
-///   3 u8  reserved 0, 4 u32 resize height, 8 u32 resize width,
-///  12 f32 mean[3], 24 f32 std[3] (per channel, on pixel/255; unused channels 0 and 1).
-///  36 u32 reserved 0.
+/// Preprocessing record (metadata key 2, 40 bytes): how a host turns an image into the model's
+/// uint8 pixels before the input tables apply. Devices only validate it (they receive pixels
+/// already shaped); hosts read and write it as `RNPreprocessing`.
 public enum RNBPreprocessing {
     public static let size = 40
+    public static let channelsOffset = 0            // u8, 1 (gray) or 3 (RGB)
+    public static let channelOrderOffset = 1        // u8, 0 RGB, 1 BGR
+    public static let resizeModeOffset = 2          // u8, 0 stretch, 1 shorter side then center crop
+    public static let reservedByteOffset = 3        // u8, 0
+    public static let resizeHeightOffset = 4        // u32
+    public static let resizeWidthOffset = 8         // u32
+    public static let meanOffset = 12               // f32[3], on pixel / 255; unused channels 0
+    public static let stdOffset = 24                // f32[3], finite, > 0; unused channels 1
+    public static let reservedWordOffset = 36       // u32, 0
+
+    /// Checks a record against the model's input channel count (`badPreprocessing`): the loader's rule.
+    public static func validate(_ r: UnsafeRawBufferPointer, inputChannels: Int) throws(RNError) {
+        guard r.count == size, let p = r.baseAddress else { throw RNError(.badPreprocessing, found: r.count, limit: size) }
+        let channels = Int(p.u8(channelsOffset))
+        guard channels == inputChannels, channels == 1 || channels == 3, p.u8(channelOrderOffset) <= 1,
+              p.u8(resizeModeOffset) <= 1, p.u8(reservedByteOffset) == 0, p.u32(reservedWordOffset) == 0 else {
+            throw RNError(.badPreprocessing, found: channels)
+        }
+        for k in 0..<3 {
+            let m = p.f32(meanOffset + 4 * k), s = p.f32(stdOffset + 4 * k)
+            guard m.isFinite, s.isFinite, s > 0 else { throw RNError(.badPreprocessing, found: k) }
+        }
+    }
 }
+
+#if !hasFeature(Embedded)
+/// The preprocessing record, typed (`RNBPreprocessing` is its byte layout).
+public struct RNPreprocessing: Sendable, Equatable {
+    public enum ChannelOrder: UInt8, Sendable { case rgb = 0, bgr = 1 }
+    public enum ResizeMode: UInt8, Sendable {
+        /// Stretch to the input size.
+        case stretch = 0
+        /// Shorter side to the resize size, then center crop to the input size.
+        case shorterSideThenCenterCrop = 1
+    }
+    public var channels: Int
+    public var channelOrder: ChannelOrder
+    public var resizeMode: ResizeMode
+    public var resizeHeight: Int
+    public var resizeWidth: Int
+    public var mean: (Float, Float, Float)
+    public var std: (Float, Float, Float)
+
+    public init(channels: Int, channelOrder: ChannelOrder, resizeMode: ResizeMode, resizeHeight: Int, resizeWidth: Int,
+                mean: (Float, Float, Float), std: (Float, Float, Float)) {
+        self.channels = channels; self.channelOrder = channelOrder; self.resizeMode = resizeMode
+        self.resizeHeight = resizeHeight; self.resizeWidth = resizeWidth; self.mean = mean; self.std = std
+    }
+
+    /// Reads a record that `RNBPreprocessing.validate` accepted.
+    public init(validated r: UnsafeRawBufferPointer) {
+        typealias L = RNBPreprocessing
+        let p = r.baseAddress!
+        channels = Int(p.u8(L.channelsOffset))
+        channelOrder = ChannelOrder(rawValue: p.u8(L.channelOrderOffset)) ?? .rgb
+        resizeMode = ResizeMode(rawValue: p.u8(L.resizeModeOffset)) ?? .stretch
+        resizeHeight = Int(p.u32(L.resizeHeightOffset))
+        resizeWidth = Int(p.u32(L.resizeWidthOffset))
+        mean = (p.f32(L.meanOffset), p.f32(L.meanOffset + 4), p.f32(L.meanOffset + 8))
+        std = (p.f32(L.stdOffset), p.f32(L.stdOffset + 4), p.f32(L.stdOffset + 8))
+    }
+
+    public static func == (a: RNPreprocessing, b: RNPreprocessing) -> Bool {
+        a.channels == b.channels && a.channelOrder == b.channelOrder && a.resizeMode == b.resizeMode
+            && a.resizeHeight == b.resizeHeight && a.resizeWidth == b.resizeWidth
+            && a.mean == b.mean && a.std == b.std
+    }
+
+    /// The record's 40 bytes in `RNBPreprocessing`'s layout.
+    public var bytes: [UInt8] {
+        var out = [UInt8]()
+        func u32(_ v: UInt32) { for k: UInt32 in 0..<4 { out.append(UInt8(truncatingIfNeeded: v &>> (8 * k))) } }
+        out += [UInt8(channels), channelOrder.rawValue, resizeMode.rawValue, 0]
+        u32(UInt32(resizeHeight)); u32(UInt32(resizeWidth))
+        for v in [mean.0, mean.1, mean.2, std.0, std.1, std.2] { u32(v.bitPattern) }
+        u32(0)
+        precondition(out.count == RNBPreprocessing.size)
+        return out
+    }
+}
+#endif
 
 /// Little-endian loads from raw bytes. `load(fromByteOffset:as:)` needs natural alignment, which
 /// the format guarantees for every field it reads this way; `loadUnaligned` is used elsewhere.

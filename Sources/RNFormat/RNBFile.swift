@@ -100,56 +100,14 @@ public struct RNOp: @unchecked Sendable {
                         padTop: Int(record.u8(w + 4)), padLeft: Int(record.u8(w + 5)),
                         padBottom: Int(record.u8(w + 6)), padRight: Int(record.u8(w + 7)))
     }
-    /// Parameter slot `i` (0..<11) as raw bits.
-    @inlinable public func param(_ i: Int) -> UInt32 { record.u32(RNBOpRecord.paramsOffset + 4 * i) }
-    @inlinable public func signedParam(_ i: Int) -> Int32 { record.i32(RNBOpRecord.paramsOffset + 4 * i) }
-}
-
-/// Conv and fully-connected parameter slots.
-public enum RNConvParam {
-    public static let weightsOffset = 0, weightsSize = 1, biasOffset = 2
-    public static let multiplierOffset = 3, shiftOffset = 4
-    public static let used = 5
-}
-
-/// Fused conv + add parameter slots (after the conv slots 0...4).
-public enum RNConvAddParam {
-    public static let convZeroPoint = 5, leftShift = 6
-    public static let convMultiplier = 7, residualMultiplier = 8, outputMultiplier = 9
-    /// i8 shifts in bytes 0 (conv), 1 (residual), 2 (output); byte 3 zero.
-    public static let packedShifts = 10
-    public static let used = 11
-}
-
-/// Fused conv + max pool parameter slots (after the conv slots 0...4): the pool window.
-public enum RNConvMaxPoolParam {
-    /// Bytes 0...3: kernel_h, kernel_w, stride_h, stride_w.
-    public static let poolKernelAndStride = 5
-    /// Bytes 0...3: pad_top, pad_left, pad_bottom, pad_right.
-    public static let poolPadding = 6
-    /// Arena offset (16-byte aligned) of the ring of pool kernel_h convolution rows, planned
-    /// like a tensor that lives during this op only.
-    public static let ringOffset = 7
-    public static let used = 8
-}
-
-extension RNOp {
-    /// The max-pool window of a conv2d_max_pool op.
-    public var poolWindow: RNWindow {
-        let a = param(RNConvMaxPoolParam.poolKernelAndStride), b = param(RNConvMaxPoolParam.poolPadding)
-        func byte(_ v: UInt32, _ k: UInt32) -> Int { Int((v >> (8 * k)) & 0xFF) }
-        return RNWindow(kernelH: byte(a, 0), kernelW: byte(a, 1), strideH: byte(a, 2), strideW: byte(a, 3),
-                        padTop: byte(b, 0), padLeft: byte(b, 1), padBottom: byte(b, 2), padRight: byte(b, 3))
+    /// The 11 parameter slots as raw words; read them through the kind's `RNOpParameters`.
+    @inlinable public var slots: RNParamSlots {
+        var s = RNParamSlots()
+        for i in 0..<RNParamSlots.count { s[i] = record.u32(RNBOpRecord.paramsOffset + 4 * i) }
+        return s
     }
-}
-
-/// Add parameter slots.
-public enum RNAddParam {
-    public static let leftShift = 0
-    public static let input0Multiplier = 1, input0Shift = 2
-    public static let input1Multiplier = 3, input1Shift = 4
-    public static let outputMultiplier = 5, outputShift = 6
-    public static let used = 7
+    /// The parameters as kind `P` reads them (valid once the file was validated and the kind matches).
+    @inlinable public func params<P: RNOpParameters>(_ type: P.Type) -> P { P(slots: slots) }
 }
 
 // MARK: - The file
@@ -186,8 +144,8 @@ public struct RNBFile: @unchecked Sendable {
             throw RNError(.truncatedHeader, found: count, limit: RNBHeader.size)
         }
         guard Int(bitPattern: base) & 15 == 0 else { throw RNError(.blobMisaligned) }
-        let m = RNBHeader.magic
-        guard base.u8(0) == m.0, base.u8(1) == m.1, base.u8(2) == m.2, base.u8(3) == m.3 else {
+        let m = RNBHeader.magic, at = RNBHeader.magicOffset
+        guard base.u8(at) == m.0, base.u8(at + 1) == m.1, base.u8(at + 2) == m.2, base.u8(at + 3) == m.3 else {
             throw RNError(.badMagic)
         }
         let version = base.u16(RNBHeader.versionOffset)
@@ -353,8 +311,7 @@ public struct RNBFile: @unchecked Sendable {
         guard op.input0 < tensorCount, op.output < tensorCount else {
             throw RNError(.badOperand, index: i, found: max(op.input0, op.output), limit: tensorCount)
         }
-        let hasWeights = kind.hasWeights
-        if kind == .add || kind == .conv2DAdd {
+        if kind.inputCount == 2 {
             guard op.input1 >= 0, op.input1 < tensorCount else {
                 throw RNError(.badOperand, index: i, found: op.input1, limit: tensorCount)
             }
@@ -364,18 +321,16 @@ public struct RNBFile: @unchecked Sendable {
         guard op.activationMin <= op.activationMax else {
             throw RNError(.badActivationRange, index: i, found: Int(op.activationMin), limit: Int(op.activationMax))
         }
-        if hasWeights {
-            guard let layout = RNWeightLayout(rawValue: op.weightLayoutRaw), layout == .ohwi || kind != .fullyConnected else {
+        if kind.hasWeights {
+            guard let layout = RNWeightLayout(rawValue: op.weightLayoutRaw), layout == .ohwi || kind.acceptsBlockedLayout else {
                 throw RNError(.badWeightLayout, index: i, found: Int(op.weightLayoutRaw))
             }
         } else {
             guard op.weightLayoutRaw == 0 else { throw RNError(.opFieldNotZero, index: i) }
         }
-        let windowUsed = kind == .conv2D || kind == .maxPool || kind == .conv2DAdd || kind == .conv2DMaxPool
-        guard windowUsed || op.window.isZero else { throw RNError(.opFieldNotZero, index: i) }
-        let used = kind == .conv2DAdd ? RNConvAddParam.used : kind == .conv2DMaxPool ? RNConvMaxPoolParam.used
-            : hasWeights ? RNConvParam.used : (kind == .add ? RNAddParam.used : 0)
-        for p in used..<RNBOpRecord.paramCount where op.param(p) != 0 {
+        guard kind.usesWindow || op.window.isZero else { throw RNError(.opFieldNotZero, index: i) }
+        let slots = op.slots
+        for p in kind.paramSlotCount..<RNParamSlots.count where slots[p] != 0 {
             throw RNError(.opFieldNotZero, index: i, found: p)
         }
     }
@@ -423,35 +378,39 @@ public struct RNBFile: @unchecked Sendable {
             record += 1
         }
         if let labels = metadata(RNBMetadata.labelsKey) {
-            var lines = 1
-            for byte in labels where byte == 0x0A { lines += 1 }
             let classes = tensor(outputTensor).byteCount
-            guard lines == classes else { throw RNError(.badLabels, found: lines, limit: classes) }
+            guard Self.lineCount(labels) == classes else {
+                throw RNError(.badLabels, found: Self.lineCount(labels), limit: classes)
+            }
         }
-        if let pre = metadata(RNBMetadata.preprocessingKey) {
-            guard pre.count == RNBPreprocessing.size, let p = pre.baseAddress else {
-                throw RNError(.badPreprocessing, found: pre.count, limit: RNBPreprocessing.size)
+        if let names = metadata(RNBMetadata.opNamesKey) {
+            guard Self.lineCount(names) == opCount else {
+                throw RNError(.badOpNames, found: Self.lineCount(names), limit: opCount)
             }
-            let channels = Int(p.u8(0))
-            guard channels == tensor(inputTensor).innermost, channels == 1 || channels == 3,
-                  p.u8(1) <= 1, p.u8(2) <= 1, p.u8(3) == 0 else {
-                throw RNError(.badPreprocessing, found: channels)
-            }
-            for k in 0..<3 {
-                let std = p.f32(24 + 4 * k)
-                guard p.f32(12 + 4 * k).isFinite, std.isFinite, std > 0 else {
-                    throw RNError(.badPreprocessing, found: k)
-                }
-            }
+        }
+        if let record = metadata(RNBMetadata.preprocessingKey) {
+            try RNBPreprocessing.validate(record, inputChannels: tensor(inputTensor).innermost)
         }
     }
 
-    /// Class label `index` as UTF-8 bytes (no terminator), or nil when the model has no labels.
-    public func label(_ index: Int) -> UnsafeRawBufferPointer? {
-        guard let labels = metadata(RNBMetadata.labelsKey), let p = labels.baseAddress else { return nil }
+    /// Lines of a '\n'-separated record (one more than its newlines).
+    static func lineCount(_ text: UnsafeRawBufferPointer) -> Int {
+        var lines = 1
+        for byte in text where byte == 0x0A { lines += 1 }
+        return lines
+    }
+
+#if !hasFeature(Embedded)
+    /// The preprocessing record (validated at load), or nil when the file has none.
+    public var preprocessing: RNPreprocessing? { metadata(RNBMetadata.preprocessingKey).map(RNPreprocessing.init(validated:)) }
+#endif
+
+    /// Line `index` of a '\n'-separated record as UTF-8 bytes (no terminator), or nil.
+    func line(_ index: Int, of key: UInt16) -> UnsafeRawBufferPointer? {
+        guard let text = metadata(key), let p = text.baseAddress else { return nil }
         var line = 0, start = 0
-        for i in 0...labels.count {
-            if i == labels.count || labels[i] == 0x0A {
+        for i in 0...text.count {
+            if i == text.count || text[i] == 0x0A {
                 if line == index { return UnsafeRawBufferPointer(start: p + start, count: i - start) }
                 line += 1
                 start = i + 1
@@ -459,4 +418,10 @@ public struct RNBFile: @unchecked Sendable {
         }
         return nil
     }
+
+    /// Class label `index` as UTF-8 bytes (no terminator), or nil when the model has no labels.
+    public func label(_ index: Int) -> UnsafeRawBufferPointer? { line(index, of: RNBMetadata.labelsKey) }
+
+    /// The name of op `index` (metadata key 4) as UTF-8 bytes, or nil when the file has none.
+    public func opName(_ index: Int) -> UnsafeRawBufferPointer? { line(index, of: RNBMetadata.opNamesKey) }
 }

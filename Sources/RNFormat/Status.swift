@@ -85,6 +85,7 @@ public enum RNStatus: Int32, Sendable {
     case inputTableOutOfBounds = 101
     case badLabels = 102
     case badPreprocessing = 103
+    case badOpNames = 104
 
     /// A short description naming the field at fault; static, so C can hold it.
     public var message: StaticString {
@@ -151,11 +152,12 @@ public enum RNStatus: Int32, Sendable {
         case .opFieldNotZero: return "op field unused by this kind is not zero"
         case .shapeMismatch: return "op operand shapes disagree"
         case .planOverlap: return "memory plan: live tensors overlap in the arena"
-        case .inPlaceNotAllowed: return "memory plan: in-place output only allowed for add over an input's last use"
+        case .inPlaceNotAllowed: return "memory plan: in-place output only over an input the op may overwrite (add, conv2d_add's residual) at its last use"
         case .badMetadata: return "metadata record out of bounds"
         case .inputTableOutOfBounds: return "header.input_table_offset outside the constants section"
         case .badLabels: return "labels record invalid"
         case .badPreprocessing: return "preprocessing record invalid"
+        case .badOpNames: return "op names record does not have one line per op"
         }
     }
 }

@@ -1,11 +1,13 @@
+import RNRuntime
+
 /// Static memory plan: an arena offset for every tensor, computed once at export.
 ///
-/// Lifetimes follow the runtime's rule (RNRuntime/Validation.swift): tensor t lives from step
-/// t - 1 (its producer; the input from step -1) to its last reader (the output until the end).
-/// Placement is greedy (in four orders: largest, most byte-steps, longest-lived, earliest first;
+/// Lifetimes and the in-place rule are the runtime's (`RNMemoryPlanRules`, RNRuntime/MemoryPlan.swift):
+/// tensor t lives from step t - 1 (its producer; the input from step -1) to its last reader (the
+/// output until the end). Placement is greedy (in four orders: largest, most byte-steps, longest-lived, earliest first;
 /// the smallest arena wins), each tensor at the lowest 16-byte aligned offset free of every
-/// placed tensor whose lifetime meets its own; an add's (or conv2d_add's) output
-/// goes exactly over an input that dies there when that place is free. Kernel rows rings
+/// placed tensor whose lifetime meets its own; an output goes exactly over the input its op may
+/// overwrite (an add's, a conv2d_add's residual) when that place is free. Rings of kernel rows
 /// (conv2d_max_pool) are placed the same way, live during their op only. The runtime re-checks.
 public enum ArenaPlanner {
     public struct Plan: Equatable {
@@ -15,13 +17,16 @@ public enum ArenaPlanner {
         public var ringOffsets: [Int: Int]
         /// Bytes for activations: the end of the highest item, rounded up to 16.
         public var activationBytes: Int
+        /// The least arena any plan of this graph needs, `scratchBytes` included (FORMAT.md section 7).
+        public var lowerBound: Int
     }
 
-    public static func plan(_ graph: ModelGraph) -> Plan {
+    /// Plans `graph`, whose kernels need `scratchBytes` of scratch at the arena's end.
+    public static func plan(_ graph: ModelGraph, scratchBytes: Int = 0) -> Plan {
         let count = graph.tensors.count, opCount = graph.ops.count
-        var lastUse = [Int](repeating: -1, count: count)
-        for (i, op) in graph.ops.enumerated() { for t in op.inputs { lastUse[t] = i } }
-        lastUse[graph.outputTensor] = opCount
+        let rules = RNMemoryPlanRules(graph)
+        let lastUse = (0..<count).map { rules.lifetime(of: $0).last }
+        let partner = (0..<count).map { rules.inPlacePartner(of: $0) }
         // Items to place: every tensor, then every ring (live during its op only).
         let rings = (0..<opCount).filter { graph.ringBytes(op: $0) > 0 }
         let sizes = graph.tensors.map { ($0.byteCount + 15) & ~15 } + rings.map { graph.ringBytes(op: $0) }
@@ -30,16 +35,8 @@ public enum ArenaPlanner {
         let items = sizes.count
         func meets(_ a: Int, _ b: Int) -> Bool { first[a] <= last[b] && first[b] <= last[a] }
 
-        /// The input that tensor `t`'s producer may overwrite (an add's input, a conv2d_add's
-        /// residual) because it dies there, if any.
-        func inPlacePartner(_ t: Int) -> Int? {
-            guard t >= 1, t < count else { return nil }
-            switch graph.ops[t - 1] {
-            case .add(let a, let b, _, _, _): return [a, b].first { lastUse[$0] == t - 1 }
-            case .conv2DAdd(_, let residual, _, _, _, _, _, _, _): return lastUse[residual] == t - 1 ? residual : nil
-            default: return nil
-            }
-        }
+        /// The input that tensor `t`'s producer may overwrite because it dies there, if any (rings: none).
+        func inPlacePartner(_ t: Int) -> Int? { t < count ? partner[t] : nil }
 
         // Greedy placement in several orders; the smallest arena wins.
         func duration(_ k: Int) -> Int { last[k] - first[k] }
@@ -59,7 +56,8 @@ public enum ArenaPlanner {
         }
         var ringOffsets = [Int: Int]()
         for (k, op) in rings.enumerated() { ringOffsets[op] = best[count + k] }
-        return Plan(offsets: Array(best[0..<count]), ringOffsets: ringOffsets, activationBytes: max(16, bestEnd))
+        return Plan(offsets: Array(best[0..<count]), ringOffsets: ringOffsets, activationBytes: max(16, bestEnd),
+                    lowerBound: rules.lowerBound(scratchBytes: scratchBytes))
 
         /// Each item in `order` at the lowest offset free of the placed items it meets in time.
         func placeGreedily(_ order: [Int]) -> [Int] {

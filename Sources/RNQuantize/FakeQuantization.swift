@@ -98,6 +98,9 @@ public enum FakeQuantization {
                 }
             }
             return result
+        case let .mean(input, _, act):
+            let x = graph.tensors[input], c = x.channels, n = x.height * x.width
+            return (0..<c).map { ch in quantize((0..<n).reduce(0.0) { $0 + real(input, $1 * c + ch) } / Double(n), act) }
         case let .globalAveragePool(input, act):
             let x = graph.tensors[input], c = x.channels, n = x.height * x.width
             return (0..<c).map { ch in quantize((0..<n).reduce(0.0) { $0 + real(input, $1 * c + ch) } / Double(n), act) }

@@ -1,5 +1,6 @@
 import RNFormat
 import RNKernels
+import RNRuntime
 
 /// An int8 model held in memory on the host, before it becomes an `.rnb` file: tensors in
 /// computation order (tensor 0 is the input, op i writes tensor i + 1) and the constants each
@@ -56,6 +57,78 @@ public struct ModelGraph {
         /// A conv (clamped by `activation`, quantised like the output) streamed into a max pool.
         case conv2DMaxPool(input: Int, window: RNWindow, poolWindow: RNWindow, weights: Weights, activation: ActivationRange)
         case globalAveragePool(input: Int, activation: ActivationRange)
+        /// TFLite int8 MEAN over height and width to the output's own quantization; `multiplier`
+        /// already adapted by the element count (`QuantizedMultiplier(meanOf:inputScale:outputScale:)`).
+        case mean(input: Int, multiplier: QuantizedMultiplier, activation: ActivationRange)
+
+        /// The op's kind in the file.
+        public var kind: RNOpKind {
+            switch self {
+            case .conv2D: return .conv2D
+            case .fullyConnected: return .fullyConnected
+            case .add: return .add
+            case .conv2DAdd: return .conv2DAdd
+            case .maxPool: return .maxPool
+            case .conv2DMaxPool: return .conv2DMaxPool
+            case .globalAveragePool: return .globalAveragePool
+            case .mean: return .mean
+            }
+        }
+
+        /// The op record's window bytes (zero for kinds without a window).
+        public var window: RNWindow {
+            switch self {
+            case .conv2D(_, let w, _, _), .conv2DAdd(_, _, let w, _, _, _, _, _, _), .conv2DMaxPool(_, let w, _, _, _),
+                 .maxPool(_, let w, _):
+                return w
+            case .fullyConnected, .add, .globalAveragePool, .mean:
+                return .zero
+            }
+        }
+
+        public var activation: ActivationRange {
+            switch self {
+            case .conv2D(_, _, _, let a), .fullyConnected(_, _, let a), .add(_, _, _, _, let a),
+                 .conv2DAdd(_, _, _, _, _, _, _, _, let a), .maxPool(_, _, let a), .conv2DMaxPool(_, _, _, _, let a),
+                 .globalAveragePool(_, let a), .mean(_, _, let a):
+                return a
+            }
+        }
+
+        /// The op's weights, bias and requantization, for kinds that have them.
+        public var weights: Weights? {
+            switch self {
+            case .conv2D(_, _, let w, _), .fullyConnected(_, let w, _), .conv2DAdd(_, _, _, let w, _, _, _, _, _),
+                 .conv2DMaxPool(_, _, _, let w, _):
+                return w
+            case .add, .maxPool, .globalAveragePool, .mean:
+                return nil
+            }
+        }
+
+        /// The record's parameter slots, given where the writer put the op's constants (`conv`,
+        /// for kinds with weights) and its ring.
+        public func parameterSlots(conv: RNConvParams?, ringOffset: Int?) -> RNParamSlots {
+            switch self {
+            case .conv2D, .fullyConnected:
+                return conv!.slots
+            case let .conv2DAdd(_, _, _, _, _, zeroPoint, leftShift, m, _):
+                return RNConvAddParams(conv: conv!, convZeroPoint: zeroPoint, leftShift: leftShift,
+                                       convMultiplier: m.0.multiplier.raw, residualMultiplier: m.1.multiplier.raw,
+                                       outputMultiplier: m.2.multiplier.raw, convShift: Int8(m.0.shift.raw),
+                                       residualShift: Int8(m.1.shift.raw), outputShift: Int8(m.2.shift.raw)).slots
+            case let .conv2DMaxPool(_, _, pool, _, _):
+                return RNConvMaxPoolParams(conv: conv!, poolWindow: pool, ringOffset: UInt32(ringOffset!)).slots
+            case let .add(_, _, leftShift, m, _):
+                return RNAddParams(leftShift: leftShift, input0Multiplier: m.0.multiplier.raw, input0Shift: m.0.shift.raw,
+                                   input1Multiplier: m.1.multiplier.raw, input1Shift: m.1.shift.raw,
+                                   outputMultiplier: m.2.multiplier.raw, outputShift: m.2.shift.raw).slots
+            case let .mean(_, m, _):
+                return RNMeanParams(multiplier: m.multiplier.raw, shift: m.shift.raw).slots
+            case .maxPool, .globalAveragePool:
+                return RNParamSlots()
+            }
+        }
 
         /// Input tensor, window and weights of a convolution (conv2d, conv2d_add, conv2d_max_pool).
         public var convolution: (input: Int, window: RNWindow, weights: Weights)? {
@@ -68,20 +141,10 @@ public struct ModelGraph {
             }
         }
 
-        func outputChannels(_ graph: ModelGraph) -> Int {
-            switch self {
-            case .conv2D(_, _, let w, _), .fullyConnected(_, let w, _), .conv2DAdd(_, _, _, let w, _, _, _, _, _),
-                 .conv2DMaxPool(_, _, _, let w, _):
-                return w.bias.count
-            default:
-                return graph.tensors[inputs[0]].channels
-            }
-        }
-
         public var inputs: [Int] {
             switch self {
             case .conv2D(let input, _, _, _), .fullyConnected(let input, _, _), .conv2DMaxPool(let input, _, _, _, _),
-                 .maxPool(let input, _, _), .globalAveragePool(let input, _):
+                 .maxPool(let input, _, _), .globalAveragePool(let input, _), .mean(let input, _, _):
                 return [input]
             case .add(let a, let b, _, _, _), .conv2DAdd(let a, let b, _, _, _, _, _, _, _):
                 return [a, b]
@@ -112,12 +175,12 @@ public struct ModelGraph {
     }
 
     /// Bytes of op `i`'s row ring (conv2d_max_pool: pool kernel_h convolution rows), rounded
-    /// up to 16; 0 for other ops.
+    /// up to 16 as the runtime sizes it; 0 for other ops.
     public func ringBytes(op i: Int) -> Int {
-        guard case let .conv2DMaxPool(input, w, pool, _, _) = ops[i] else { return 0 }
+        guard case let .conv2DMaxPool(input, w, pool, weights, _) = ops[i] else { return 0 }
         let x = tensors[input]
-        let width = w.outputSize(height: x.height, width: x.width).width
-        return (pool.kernelH * width * ops[i].outputChannels(self) + 15) / 16 * 16
+        return Conv2DMaxPoolOp.ringBytes(convolutionWidth: w.outputSize(height: x.height, width: x.width).width,
+                                         channels: weights.bias.count, poolKernelH: pool.kernelH)
     }
 
     /// Appends an op writing a new tensor; returns the tensor's index.
@@ -130,10 +193,20 @@ public struct ModelGraph {
     }
 }
 
+extension ModelGraph: RNPlanGraph {
+    public var planTensorCount: Int { tensors.count }
+    public var planOpCount: Int { ops.count }
+    public var planOutputTensor: Int { outputTensor }
+    public func planKind(op i: Int) -> RNOpKind { ops[i].kind }
+    public func planInput(op i: Int, _ k: Int) -> Int { k < ops[i].inputs.count ? ops[i].inputs[k] : -1 }
+    public func planTensorBytes(_ t: Int) -> Int { tensors[t].byteCount }
+    public func planRingBytes(op i: Int) -> Int { ringBytes(op: i) }
+}
+
 /// How a host turns an image into the model's uint8 input pixels (FORMAT.md, preprocessing).
 public struct Preprocessing: Equatable {
-    public enum ResizeMode: UInt8 { case stretch = 0, shorterSideThenCenterCrop = 1 }
-    public enum ChannelOrder: UInt8 { case rgb = 0, bgr = 1 }
+    public typealias ResizeMode = RNPreprocessing.ResizeMode
+    public typealias ChannelOrder = RNPreprocessing.ChannelOrder
     public var channels: Int
     public var channelOrder: ChannelOrder
     public var resizeMode: ResizeMode
@@ -152,6 +225,15 @@ public struct Preprocessing: Equatable {
         self.resizeWidth = resizeWidth
         self.mean = mean
         self.std = std
+    }
+
+    /// The file's preprocessing record (metadata key 2).
+    public var record: RNPreprocessing {
+        func three(_ v: [Float], _ unused: Float) -> (Float, Float, Float) {
+            (v[0], channels > 1 ? v[1] : unused, channels > 2 ? v[2] : unused)
+        }
+        return RNPreprocessing(channels: channels, channelOrder: channelOrder, resizeMode: resizeMode, resizeHeight: resizeHeight, resizeWidth: resizeWidth,
+                               mean: three(mean, 0), std: three(std, 1))
     }
 
     /// The (C, 256) table mapping uint8 pixels to int8 input of the given quantization:

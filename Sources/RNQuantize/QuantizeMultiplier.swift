@@ -29,3 +29,18 @@ extension QuantizedMultiplier {
     }
 
 }
+
+extension QuantizedMultiplier {
+    /// The multiplier of a mean of `count` values, as TFLite's `QuantizedMeanOrSum` derives it:
+    /// `QuantizeMultiplier(inputScale / outputScale)` gives (m, s); then with
+    /// k = min(floor(log2 count), 32, 31 + s), the mantissa becomes (m * 2^k) / count (int64,
+    /// truncated) and the shift s - k. E.g. equal scales, count 3: (2^30, 1) -> k = 1,
+    /// (2^31 / 3, 0) = (715827882, 0); count 4: (2^30, 1) -> (2^30, -1), exactly 1/4.
+    public init(meanOf count: Int, inputScale: Float, outputScale: Float) {
+        let base = QuantizedMultiplier(real: Double(inputScale) / Double(outputScale))
+        guard count > 0, base.multiplier.raw != 0 else { self = base; return }
+        let k = min(Int.bitWidth - 1 - count.leadingZeroBitCount, 32, 31 + Int(base.shift.raw))
+        let mantissa = (Int64(base.multiplier.raw) << Int64(k)) / Int64(count)
+        self.init(Int32(mantissa), base.shift.raw - Int32(k))
+    }
+}

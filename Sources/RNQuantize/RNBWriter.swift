@@ -2,9 +2,9 @@ import RNFormat
 import RNKernels
 import RNRuntime
 
-/// Writes `.rnb` files: plans the arena, lays out the sections exactly as RNFormat/Layout.swift
-/// (and FORMAT.md) define them, checksums, then loads the result with the device runtime to
-/// prove it valid and to record the arena's lower bound.
+/// Writes `.rnb` files: plans the arena (`ArenaPlanner`, which also gives the lower bound), lays
+/// out the sections exactly as RNFormat/Layout.swift (and FORMAT.md) define them, checksums, then
+/// loads the result once with the device runtime to prove it valid.
 public enum RNBWriter {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -27,23 +27,18 @@ public enum RNBWriter {
                 scratchBytes = max(scratchBytes, conv2DS8BlockedScratchByteCount(conv))
             }
         }
-        let plan = ArenaPlanner.plan(graph)
+        let plan = ArenaPlanner.plan(graph, scratchBytes: scratchBytes)
         var w = ByteWriter()
-        let tensorCount = graph.tensors.count, opCount = graph.ops.count
 
-        // MARK: header (patched at the end)
-        w.append(RNBHeader.magic.0); w.append(RNBHeader.magic.1); w.append(RNBHeader.magic.2); w.append(RNBHeader.magic.3)
-        w.appendU16(RNBHeader.version)
-        w.appendU16(UInt16(RNBHeader.size))
-        w.zeros(RNBHeader.size - w.count)
+        // MARK: header (filled in at the end)
+        w.zeros(RNBHeader.size)
 
         // MARK: constants, laid out first so that ops can point into them
         var constants = ByteWriter()
-        var opParams = [[UInt32]]()
+        var opSlots = [RNParamSlots]()
         for (i, op) in graph.ops.enumerated() {
-            switch op {
-            case .conv2D(_, _, let weights, _), .fullyConnected(_, let weights, _), .conv2DAdd(_, _, _, let weights, _, _, _, _, _),
-                 .conv2DMaxPool(_, _, _, let weights, _):
+            var conv: RNConvParams? = nil
+            if let weights = op.weights {
                 constants.align(16)
                 let valuesAt = constants.count
                 var values = weights.values
@@ -61,25 +56,10 @@ public enum RNBWriter {
                 constants.align(16)
                 let shiftAt = constants.count
                 for m in weights.multipliers { constants.appendI32(m.shift.raw) }
-                var params = [valuesAt, values.count, biasAt, multiplierAt, shiftAt].map { UInt32($0) }
-                if case let .conv2DAdd(_, _, _, _, _, zeroPoint, leftShift, m, _) = op {
-                    let packed = [m.0.shift.raw, m.1.shift.raw, m.2.shift.raw].enumerated()
-                        .reduce(UInt32(0)) { $0 | UInt32(UInt8(bitPattern: Int8($1.element))) << (8 * UInt32($1.offset)) }
-                    params += [UInt32(bitPattern: zeroPoint), UInt32(bitPattern: leftShift), UInt32(bitPattern: m.0.multiplier.raw),
-                               UInt32(bitPattern: m.1.multiplier.raw), UInt32(bitPattern: m.2.multiplier.raw), packed]
-                }
-                if case let .conv2DMaxPool(_, _, p, _, _) = op {
-                    func pack(_ v: [Int]) -> UInt32 { v.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) } }
-                    params += [pack([p.kernelH, p.kernelW, p.strideH, p.strideW]), pack([p.padTop, p.padLeft, p.padBottom, p.padRight]),
-                               UInt32(plan.ringOffsets[i]!)]
-                }
-                opParams.append(params)
-            case .add(_, _, let leftShift, let m, _):
-                opParams.append([leftShift, m.0.multiplier.raw, m.0.shift.raw, m.1.multiplier.raw, m.1.shift.raw,
-                                 m.2.multiplier.raw, m.2.shift.raw].map { UInt32(bitPattern: $0) })
-            case .maxPool, .globalAveragePool:
-                opParams.append([])
+                conv = RNConvParams(weightsOffset: UInt32(valuesAt), weightsSize: UInt32(values.count), biasOffset: UInt32(biasAt),
+                                    multiplierOffset: UInt32(multiplierAt), shiftOffset: UInt32(shiftAt))
             }
+            opSlots.append(op.parameterSlots(conv: conv, ringOffset: plan.ringOffsets[i]))
         }
         constants.align(16)
         let inputTableAt = constants.count
@@ -89,6 +69,7 @@ public enum RNBWriter {
         // MARK: tensor table
         let tensorTableAt = w.count
         for (t, tensor) in graph.tensors.enumerated() {
+            let start = w.count
             w.append(RNBTensorRecord.dtypeInt8)
             w.append(UInt8(tensor.shape.count))
             w.appendU16(0)
@@ -96,35 +77,27 @@ public enum RNBWriter {
             w.appendF32(tensor.scale)
             w.appendI32(tensor.zeroPoint)
             w.appendU32(UInt32(plan.offsets[t]))
+            precondition(w.count - start == RNBTensorRecord.size && start + RNBTensorRecord.arenaOffsetOffset == w.count - 4)
         }
 
         // MARK: op table
         let opTableAt = w.count
         for (i, op) in graph.ops.enumerated() {
             let start = w.count
-            var kind = RNOpKind.conv2D, window = RNWindow.zero, act = ActivationRange.none
-            var inputs = op.inputs
-            switch op {
-            case .conv2D(_, let wnd, _, let a): kind = .conv2D; window = wnd; act = a
-            case .conv2DAdd(_, _, let wnd, _, _, _, _, _, let a): kind = .conv2DAdd; window = wnd; act = a
-            case .conv2DMaxPool(_, let wnd, _, _, let a): kind = .conv2DMaxPool; window = wnd; act = a
-            case .fullyConnected(_, _, let a): kind = .fullyConnected; act = a
-            case .add(_, _, _, _, let a): kind = .add; act = a
-            case .maxPool(_, let wnd, let a): kind = .maxPool; window = wnd; act = a
-            case .globalAveragePool(_, let a): kind = .globalAveragePool; act = a
-            }
-            if inputs.count == 1 { inputs.append(Int(RNBOpRecord.noTensor)) }
+            let kind = op.kind, window = op.window, act = op.activation
+            precondition(op.inputs.count == kind.inputCount && (kind.usesWindow || window.isZero))
             w.append(kind.rawValue)
-            w.append(op.convolution == nil ? RNWeightLayout.ohwi.rawValue : weightLayout.rawValue)
+            w.append(kind.acceptsBlockedLayout ? weightLayout.rawValue : RNWeightLayout.ohwi.rawValue)
             w.append(UInt8(bitPattern: Int8(act.min)))
             w.append(UInt8(bitPattern: Int8(act.max)))
-            w.appendU16(UInt16(inputs[0]))
-            w.appendU16(UInt16(inputs[1]))
+            w.appendU16(UInt16(op.inputs[0]))
+            w.appendU16(kind.inputCount == 2 ? UInt16(op.inputs[1]) : RNBOpRecord.noTensor)
             w.appendU16(UInt16(i + 1))
             w.appendU16(0)
+            precondition(w.count - start == RNBOpRecord.windowOffset)
             for v in [window.kernelH, window.kernelW, window.strideH, window.strideW,
                       window.padTop, window.padLeft, window.padBottom, window.padRight] { w.append(UInt8(v)) }
-            for p in 0..<RNBOpRecord.paramCount { w.appendU32(p < opParams[i].count ? opParams[i][p] : 0) }
+            for p in 0..<RNParamSlots.count { w.appendU32(opSlots[i][p]) }
             precondition(w.count - start == RNBOpRecord.size)
         }
 
@@ -138,29 +111,29 @@ public enum RNBWriter {
             w.appendRecord(RNBMetadata.labelsKey, Array(labels.joined(separator: "\n").utf8))
         }
         if let p = graph.preprocessing {
-            var r = ByteWriter()
-            r.append(UInt8(p.channels)); r.append(p.channelOrder.rawValue); r.append(p.resizeMode.rawValue); r.append(0)
-            r.appendU32(UInt32(p.resizeHeight)); r.appendU32(UInt32(p.resizeWidth))
-            for c in 0..<3 { r.appendF32(c < p.channels ? p.mean[c] : 0) }
-            for c in 0..<3 { r.appendF32(c < p.channels ? p.std[c] : 1) }
-            r.appendU32(0)
-            w.appendRecord(RNBMetadata.preprocessingKey, r.bytes)
+            w.appendRecord(RNBMetadata.preprocessingKey, p.record.bytes)
         }
         if !graph.provenance.isEmpty {
             let text = graph.provenance.map { "\($0.0)=\($0.1)" }.joined(separator: "\n")
             w.appendRecord(RNBMetadata.provenanceKey, Array(text.utf8))
         }
+        if graph.names.count == graph.ops.count {
+            w.appendRecord(RNBMetadata.opNamesKey, Array(graph.names.joined(separator: "\n").utf8))
+        }
         let metadataSize = w.count - metadataAt
 
-        // MARK: patch the header
-        let arenaBytes = plan.activationBytes + scratchBytes
+        // MARK: the header
+        let m = RNBHeader.magic
+        for (k, byte) in [m.0, m.1, m.2, m.3].enumerated() { w.bytes[RNBHeader.magicOffset + k] = byte }
+        w.patchU16(RNBHeader.versionOffset, RNBHeader.version)
+        w.patchU16(RNBHeader.headerSizeOffset, UInt16(RNBHeader.size))
         w.patchU32(RNBHeader.fileSizeOffset, UInt32(w.count))
-        w.patchU32(RNBHeader.arenaBytesOffset, UInt32(arenaBytes))
+        w.patchU32(RNBHeader.arenaBytesOffset, UInt32(plan.activationBytes + scratchBytes))
         w.patchU32(RNBHeader.scratchBytesOffset, UInt32(scratchBytes))
-        w.patchU32(RNBHeader.lowerBoundOffset, UInt32(arenaBytes))   // replaced below
-        w.patchU32(RNBHeader.tensorCountOffset, UInt32(tensorCount))
+        w.patchU32(RNBHeader.lowerBoundOffset, UInt32(plan.lowerBound))
+        w.patchU32(RNBHeader.tensorCountOffset, UInt32(graph.tensors.count))
         w.patchU32(RNBHeader.tensorTableOffset, UInt32(tensorTableAt))
-        w.patchU32(RNBHeader.opCountOffset, UInt32(opCount))
+        w.patchU32(RNBHeader.opCountOffset, UInt32(graph.ops.count))
         w.patchU32(RNBHeader.opTableOffset, UInt32(opTableAt))
         w.patchU32(RNBHeader.constantsOffset, UInt32(constantsAt))
         w.patchU32(RNBHeader.constantsSizeOffset, UInt32(constants.count))
@@ -171,11 +144,10 @@ public enum RNBWriter {
         w.patchU32(RNBHeader.inputTableOffset, UInt32(inputTableAt))
         w.updateChecksum()
 
-        // The device loader checks what the writer wrote; its lower bound goes into the header.
-        let lowerBound = try withValidatedModel(w.bytes) { $0.computeLowerBound() }
-        w.patchU32(RNBHeader.lowerBoundOffset, UInt32(lowerBound))
-        w.updateChecksum()
-        _ = try withValidatedModel(w.bytes) { _ in 0 }
+        // The device loader checks what the writer wrote.
+        do { _ = try ModelBuffer(w.bytes) } catch {
+            throw Failure(description: "runtime rejected the model: \(describe(error))")
+        }
         return w.bytes
     }
 
@@ -195,15 +167,6 @@ public enum RNBWriter {
             }
         }
         return out
-    }
-
-    static func withValidatedModel(_ bytes: [UInt8], _ body: (RNModel) -> Int) throws -> Int {
-        do {
-            let buffer = try ModelBuffer(bytes)
-            return body(buffer.model)
-        } catch {
-            throw Failure(description: "runtime rejected the model: \(describe(error))")
-        }
     }
 }
 

@@ -41,61 +41,23 @@ extension RNModel {
         }
         let inputTensor = self.input
         (base + inputTensor.arenaOffset).copyMemory(from: input, byteCount: inputTensor.byteCount)
+        let kernelScratch = base + (file.arenaBytes - file.scratchBytes)
         for i in 0..<file.opCount {
             let op = file.op(i)
             let out = file.tensor(op.output)
-            let outPointer = (base + out.arenaOffset).assumingMemoryBound(to: Int8.self)
+            let arenaView = RNArenaView(base: base, kernelScratch: kernelScratch,
+                                        output: (base + out.arenaOffset).assumingMemoryBound(to: Int8.self))
             var event = RNLayerEvent(phase: .begin, opIndex: i, kind: op.kind, macs: macs(op: i),
-                                     outputTensor: op.output, output: UnsafePointer(outPointer),
+                                     outputTensor: op.output, output: UnsafePointer(arenaView.output),
                                      byteCount: out.byteCount)
             observer(event)
-            run(op, arena: base, output: outPointer)
+            try visit(op: i, Run(arena: arenaView))
             event.phase = .end
             observer(event)
         }
         let outputTensor = self.output
         UnsafeMutableRawPointer(output).copyMemory(from: base + outputTensor.arenaOffset,
                                                    byteCount: outputTensor.byteCount)
-    }
-
-    /// Dispatches one validated op to its kernel.
-    @usableFromInline
-    func run(_ op: RNOp, arena base: UnsafeMutableRawPointer, output: UnsafeMutablePointer<Int8>) {
-        func tensorData(_ t: Int) -> UnsafePointer<Int8> {
-            UnsafePointer((base + file.tensor(t).arenaOffset).assumingMemoryBound(to: Int8.self))
-        }
-        let input = tensorData(op.input0)
-        let kernelScratch = base + (file.arenaBytes - file.scratchBytes)   // the blocked kernels' (layout 1)
-        switch op.kind {
-        case .conv2D:
-            conv2DS8(convParams(op), input: input, weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                     layout: op.weightLayout, requantization: requantization(op), scratch: kernelScratch, output: output)
-        case .fullyConnected:
-            let inputTensor = file.tensor(op.input0), outputTensor = file.tensor(op.output)
-            let p = FullyConnectedS8Params(inputCount: inputTensor.byteCount, outputCount: outputTensor.byteCount,
-                                           inputZeroPoint: inputTensor.zeroPoint,
-                                           outputZeroPoint: outputTensor.zeroPoint, activation: activation(op))
-            fullyConnectedS8(p, input: input, weights: constant(op, RNConvParam.weightsOffset, as: Int8.self),
-                             requantization: requantization(op), output: output)
-        case .add:
-            addS8(addParams(op), input0: input, input1: tensorData(op.input1), output: output)
-        case .conv2DMaxPool:
-            conv2DMaxPoolS8(convParams(op), convPoolParams(op), input: input,
-                            weights: constant(op, RNConvParam.weightsOffset, as: Int8.self), layout: op.weightLayout,
-                            requantization: requantization(op),
-                            scratch: (base + ringOffset(op)).assumingMemoryBound(to: Int8.self),
-                            kernelScratch: kernelScratch, output: output)
-        case .conv2DAdd:
-            conv2DAddS8(convParams(op), convAddParams(op), input: input,
-                        weights: constant(op, RNConvParam.weightsOffset, as: Int8.self), layout: op.weightLayout,
-                        requantization: requantization(op), residual: tensorData(op.input1), scratch: kernelScratch,
-                        output: output)
-        case .maxPool:
-            maxPoolS8Reference(poolParams(op), input: input, output: output)
-        case .globalAveragePool:
-            globalAveragePoolS8Reference(input: input, shape: featureShape(file.tensor(op.input0)),
-                                         activation: activation(op), output: output)
-        }
     }
 
     /// Maps uint8 pixels (H, W, C of the input tensor) to the int8 input through the model's
@@ -105,4 +67,10 @@ extension RNModel {
         quantizeInputU8Reference(pixels: pixels, count: t.byteCount, channels: t.innermost,
                                  table: file.inputTable, output: input)
     }
+}
+
+/// Runs one validated op.
+struct Run: RNOpVisitor {
+    let arena: RNArenaView
+    func visit<Op: RNOpImplementation>(_ op: Op) { op.run(arena) }
 }

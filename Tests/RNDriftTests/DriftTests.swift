@@ -60,7 +60,7 @@ let trained: (ResNet, CheckpointInfo, ImageDataset, [UInt8]) = {
         let target = 6
         let op = file.op(target)
         #expect(op.kind == .conv2D)
-        let shifts = file.constantsOffset + Int(op.param(RNConvParam.shiftOffset))
+        let shifts = file.constantsOffset + Int(op.params(RNConvParams.self).shiftOffset)
         for c in 0..<file.tensor(target + 1).channels {
             let at = shifts + 4 * c
             broken[at] = UInt8(bitPattern: Int8(bitPattern: broken[at]) + 1)

@@ -36,10 +36,10 @@ import RNRuntime
             if case .conv2D(_, let window, let weights, let act) = op {
                 #expect(read.kind == .conv2D && read.window == window)
                 #expect(read.activationMin == act.min && read.activationMax == act.max)
-                let w = file.constants + Int(read.param(RNConvParam.weightsOffset))
+                let w = file.constants + Int(read.params(RNConvParams.self).weightsOffset)
                 #expect(Array(UnsafeRawBufferPointer(start: w, count: weights.values.count)).map { Int8(bitPattern: $0) }
                         == weights.values)
-                let m = (file.constants + Int(read.param(RNConvParam.multiplierOffset))).assumingMemoryBound(to: Int32.self)
+                let m = (file.constants + Int(read.params(RNConvParams.self).multiplierOffset)).assumingMemoryBound(to: Int32.self)
                 #expect(m[0] == weights.multipliers[0].multiplier.raw)
             }
         }

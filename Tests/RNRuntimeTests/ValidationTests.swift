@@ -24,7 +24,7 @@ struct ModelPatch {
     mutating func tensor(_ t: Int, _ offset: Int, _ value: UInt32, width: Int = 4) { set(tensorAt(t) + offset, value, width: width) }
     mutating func op(_ i: Int, _ offset: Int, _ value: UInt32, width: Int = 4) { set(opAt(i) + offset, value, width: width) }
     mutating func param(_ i: Int, _ slot: Int, _ value: UInt32) { op(i, RNBOpRecord.paramsOffset + 4 * slot, value) }
-    func param(_ i: Int, _ slot: Int) -> Int { Int(file.op(i).param(slot)) }
+    func param(_ i: Int, _ slot: Int) -> Int { Int(file.op(i).slots[slot]) }
     var metadataAt: Int { Int(file.base.loadUnaligned(fromByteOffset: RNBHeader.metadataOffset, as: UInt32.self)) }
     mutating func constant(_ offset: Int, _ value: UInt32, width: Int = 4) { set(file.constantsOffset + offset, value, width: width) }
 
@@ -101,20 +101,20 @@ struct ModelPatch {
         (.badPadding, "pad 3 on a 3x3", { $0.op(0, RNBOpRecord.windowOffset + 4, 3, width: 1) }),
         (.badOutputShape, "stride 2 keeps the size", { $0.op(0, RNBOpRecord.windowOffset + 2, 2, width: 1) }),
         (.badOutputShape, "kernel larger than input", { $0.op(7, RNBOpRecord.windowOffset, 9, width: 1); $0.op(7, RNBOpRecord.windowOffset + 1, 9, width: 1) }),
-        (.badWeightsSize, "weights size + 1", { p in p.param(0, RNConvParam.weightsSize, UInt32(p.param(0, RNConvParam.weightsSize) + 1)) }),
-        (.weightsOutOfBounds, "weights past constants", { p in p.param(0, RNConvParam.weightsOffset, UInt32(p.file.constantsSize)) }),
-        (.weightsMisaligned, "weights at 8", { $0.param(0, RNConvParam.weightsOffset, 8) }),
-        (.biasOutOfBounds, "bias misaligned", { p in p.param(0, RNConvParam.biasOffset, UInt32(p.param(0, RNConvParam.biasOffset) + 1)) }),
-        (.multiplierOutOfBounds, "multipliers past constants", { p in p.param(10, RNConvParam.multiplierOffset, UInt32(p.file.constantsSize - 4)) }),
-        (.shiftOutOfBounds, "shifts above 2^31", { $0.param(10, RNConvParam.shiftOffset, 0x9000_0000) }),
-        (.badWeightValue, "weight -128", { p in p.constant(p.param(2, RNConvParam.weightsOffset) + 17, 0x80, width: 1) }),
-        (.badMultiplier, "multiplier 5", { p in p.constant(p.param(3, RNConvParam.multiplierOffset) + 4, 5) }),
-        (.badMultiplier, "multiplier 0 with a shift", { p in p.constant(p.param(3, RNConvParam.multiplierOffset), 0) }),
-        (.badShift, "shift 40", { p in p.constant(p.param(3, RNConvParam.shiftOffset) + 8, 40) }),
-        (.badShift, "shift -32", { p in p.constant(p.param(3, RNConvParam.shiftOffset), UInt32(bitPattern: -32)) }),
-        (.badAddParameters, "left shift 30", { $0.param(4, RNAddParam.leftShift, 30) }),
-        (.badAddParameters, "input shift positive", { $0.param(4, RNAddParam.input0Shift, 2) }),
-        (.badMultiplier, "add output multiplier", { $0.param(8, RNAddParam.outputMultiplier, 77) }),
+        (.badWeightsSize, "weights size + 1", { p in p.param(0, RNConvParams.Slot.weightsSize, UInt32(p.param(0, RNConvParams.Slot.weightsSize) + 1)) }),
+        (.weightsOutOfBounds, "weights past constants", { p in p.param(0, RNConvParams.Slot.weightsOffset, UInt32(p.file.constantsSize)) }),
+        (.weightsMisaligned, "weights at 8", { $0.param(0, RNConvParams.Slot.weightsOffset, 8) }),
+        (.biasOutOfBounds, "bias misaligned", { p in p.param(0, RNConvParams.Slot.biasOffset, UInt32(p.param(0, RNConvParams.Slot.biasOffset) + 1)) }),
+        (.multiplierOutOfBounds, "multipliers past constants", { p in p.param(10, RNConvParams.Slot.multiplierOffset, UInt32(p.file.constantsSize - 4)) }),
+        (.shiftOutOfBounds, "shifts above 2^31", { $0.param(10, RNConvParams.Slot.shiftOffset, 0x9000_0000) }),
+        (.badWeightValue, "weight -128", { p in p.constant(p.param(2, RNConvParams.Slot.weightsOffset) + 17, 0x80, width: 1) }),
+        (.badMultiplier, "multiplier 5", { p in p.constant(p.param(3, RNConvParams.Slot.multiplierOffset) + 4, 5) }),
+        (.badMultiplier, "multiplier 0 with a shift", { p in p.constant(p.param(3, RNConvParams.Slot.multiplierOffset), 0) }),
+        (.badShift, "shift 40", { p in p.constant(p.param(3, RNConvParams.Slot.shiftOffset) + 8, 40) }),
+        (.badShift, "shift -32", { p in p.constant(p.param(3, RNConvParams.Slot.shiftOffset), UInt32(bitPattern: -32)) }),
+        (.badAddParameters, "left shift 30", { $0.param(4, RNAddParams.Slot.leftShift, 30) }),
+        (.badAddParameters, "input shift positive", { $0.param(4, RNAddParams.Slot.input0Shift, 2) }),
+        (.badMultiplier, "add output multiplier", { $0.param(8, RNAddParams.Slot.outputMultiplier, 77) }),
         (.shapeMismatch, "add of different shapes", { $0.op(8, RNBOpRecord.input1Offset, 2, width: 2) }),
         (.shapeMismatch, "fully connected to a feature map", { $0.tensor(11, RNBTensorRecord.rankOffset, 4, width: 1) }),
         (.quantizationMismatch, "max pool changes the scale", { $0.tensor(2, RNBTensorRecord.scaleOffset, Float(0.5).bitPattern) }),
@@ -164,11 +164,11 @@ struct ModelPatch {
         #expect(base.status == .ok)
         #expect(base.file.op(2).kind == .conv2DAdd && base.file.op(2).input1 == 1)
         func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
-        #expect(status { $0.param(2, RNConvAddParam.convZeroPoint, 200) } == .badAddParameters)
-        #expect(status { p in p.param(2, RNConvAddParam.packedShifts, UInt32(p.param(2, RNConvAddParam.packedShifts)) | 0x0100_0000) } == .badAddParameters)
-        #expect(status { $0.param(2, RNConvAddParam.packedShifts, 0x0000_0005) } == .badAddParameters)   // conv shift > 0
-        #expect(status { $0.param(2, RNConvAddParam.leftShift, 30) } == .badAddParameters)
-        #expect(status { $0.param(2, RNConvAddParam.residualMultiplier, 12) } == .badMultiplier)
+        #expect(status { $0.param(2, RNConvAddParams.Slot.convZeroPoint, 200) } == .badAddParameters)
+        #expect(status { p in p.param(2, RNConvAddParams.Slot.packedShifts, UInt32(p.param(2, RNConvAddParams.Slot.packedShifts)) | 0x0100_0000) } == .badAddParameters)
+        #expect(status { $0.param(2, RNConvAddParams.Slot.packedShifts, 0x0000_0005) } == .badAddParameters)   // conv shift > 0
+        #expect(status { $0.param(2, RNConvAddParams.Slot.leftShift, 30) } == .badAddParameters)
+        #expect(status { $0.param(2, RNConvAddParams.Slot.residualMultiplier, 12) } == .badMultiplier)
         #expect(status { $0.op(2, RNBOpRecord.input1Offset, 0xFFFF, width: 2) } == .badOperand)
         #expect(status { $0.op(2, RNBOpRecord.input1Offset, 0, width: 2) } == .shapeMismatch)       // the 16x16x3 input
         // Written next to the residual instead of exactly over it; or over its conv input.
@@ -185,11 +185,11 @@ struct ModelPatch {
         #expect(base.status == .ok && base.file.op(0).kind == .conv2DMaxPool)
         func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
         // Over the op's own input or output, misaligned, past the arena.
-        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(0).arenaOffset)) } == .planOverlap)
-        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.tensor(1).arenaOffset)) } == .planOverlap)
-        #expect(status { $0.param(0, RNConvMaxPoolParam.ringOffset, 8) } == .tensorOutsideArena)
-        #expect(status { p in p.param(0, RNConvMaxPoolParam.ringOffset, UInt32(p.file.activationBytes)) } == .tensorOutsideArena)
-        #expect(status { $0.param(0, RNConvMaxPoolParam.poolKernelAndStride, 0x0202_0000) } == .badWindow)   // pool kernel 0
+        #expect(status { p in p.param(0, RNConvMaxPoolParams.Slot.ringOffset, UInt32(p.file.tensor(0).arenaOffset)) } == .planOverlap)
+        #expect(status { p in p.param(0, RNConvMaxPoolParams.Slot.ringOffset, UInt32(p.file.tensor(1).arenaOffset)) } == .planOverlap)
+        #expect(status { $0.param(0, RNConvMaxPoolParams.Slot.ringOffset, 8) } == .tensorOutsideArena)
+        #expect(status { p in p.param(0, RNConvMaxPoolParams.Slot.ringOffset, UInt32(p.file.activationBytes)) } == .tensorOutsideArena)
+        #expect(status { $0.param(0, RNConvMaxPoolParams.Slot.poolKernelAndStride, 0x0202_0000) } == .badWindow)   // pool kernel 0
         #expect(status { $0.param(0, 9, 1) } == .opFieldNotZero)
     }
 }
@@ -204,7 +204,7 @@ struct ModelPatch {
         let base = ModelPatch(Self.model)
         #expect(base.status == .ok && base.file.op(0).weightLayout == .o16hwi4)
         func status(_ edit: (inout ModelPatch) -> Void) -> RNStatus { ModelPatch.status(Self.model, edit) }
-        let weights = base.param(0, RNConvParam.weightsOffset)
+        let weights = base.param(0, RNConvParams.Slot.weightsOffset)
         let last = base.file.opCount - 1
         #expect(base.file.op(last).kind == .fullyConnected)
         // Position 21 of kernel row 0 (group 5, byte 1) of output channel 0 is padding, as is output
@@ -213,7 +213,7 @@ struct ModelPatch {
         #expect(status { $0.constant(weights + 3, 1, width: 1) } == .ok)
         #expect(status { $0.constant(weights + 4 * 4, 0xFF, width: 1) } == .badWeightValue)
         #expect(status { $0.constant(weights, 0x80, width: 1) } == .badWeightValue)                // -128
-        #expect(status { p in p.param(0, RNConvParam.weightsSize, UInt32(p.param(0, RNConvParam.weightsSize) - 64)) } == .badWeightsSize)
+        #expect(status { p in p.param(0, RNConvParams.Slot.weightsSize, UInt32(p.param(0, RNConvParams.Slot.weightsSize) - 64)) } == .badWeightsSize)
         #expect(status { $0.header(RNBHeader.scratchBytesOffset, 16) } == .badScratchSize)
         #expect(status { $0.op(last, RNBOpRecord.weightLayoutOffset, 1, width: 1) } == .badWeightLayout)   // fully connected
         #expect(status { $0.op(0, RNBOpRecord.weightLayoutOffset, 2, width: 1) } == .badWeightLayout)

@@ -98,11 +98,12 @@ enum rn_status_code {
     RN_OP_FIELD_NOT_ZERO =            74,   /* op field unused by this kind is not zero */
     RN_SHAPE_MISMATCH =               75,   /* op operand shapes disagree */
     RN_PLAN_OVERLAP =                 90,   /* memory plan: live tensors overlap in the arena */
-    RN_IN_PLACE_NOT_ALLOWED =         91,   /* memory plan: in-place output only allowed for add over an input's last use */
+    RN_IN_PLACE_NOT_ALLOWED =         91,   /* memory plan: in-place output only over an input the op may overwrite (add, conv2d_add's residual) at its last use */
     RN_BAD_METADATA =                 100,   /* metadata record out of bounds */
     RN_INPUT_TABLE_OUT_OF_BOUNDS =    101,   /* header.input_table_offset outside the constants section */
     RN_BAD_LABELS =                   102,   /* labels record invalid */
     RN_BAD_PREPROCESSING =            103,   /* preprocessing record invalid */
+    RN_BAD_OP_NAMES =                 104,   /* op names record does not have one line per op */
 };
 
 /* A static, NUL-terminated description of `status` ("unknown status" for other values). */
@@ -136,7 +137,8 @@ enum rn_op_kind {
     RN_OP_MAX_POOL = 4,
     RN_OP_GLOBAL_AVERAGE_POOL = 5,
     RN_OP_CONV2D_ADD = 6,       /* convolution fused with the residual add after it */
-    RN_OP_CONV2D_MAX_POOL = 7   /* convolution streamed row by row into the max pool after it */
+    RN_OP_CONV2D_MAX_POOL = 7,  /* convolution streamed row by row into the max pool after it */
+    RN_OP_MEAN = 8              /* TFLite int8 MEAN over height and width, requantized */
 };
 
 /* What a layer callback receives, before (phase 0) and after (phase 1) each op. */

@@ -1,0 +1,96 @@
+import RNFormat
+
+// The memory-plan rules (FORMAT.md section 7), stated once: the loader checks a file's plan
+// with them (Validation.swift) and the exporter's planner places tensors by them and computes
+// the arena's lower bound with them (RNQuantize/ArenaPlanner.swift).
+
+/// What the plan rules read of a graph: the loaded file (`RNModel`) or the exporter's graph.
+/// Tensors are numbered in computation order: 0 is the input, op i writes tensor i + 1.
+public protocol RNPlanGraph {
+    var planTensorCount: Int { get }
+    var planOpCount: Int { get }
+    var planOutputTensor: Int { get }
+    func planKind(op i: Int) -> RNOpKind
+    /// Input `k` (0 or 1) of op `i`, or -1.
+    func planInput(op i: Int, _ k: Int) -> Int
+    func planTensorBytes(_ t: Int) -> Int
+    /// Bytes (a multiple of 16) of the ring op `i` uses during its run, or 0.
+    func planRingBytes(op i: Int) -> Int
+}
+
+public struct RNMemoryPlanRules<Graph: RNPlanGraph> {
+    public let graph: Graph
+    public init(_ graph: Graph) { self.graph = graph }
+
+    /// Index of the last op that reads tensor `t`, or -1.
+    public func lastUse(of t: Int) -> Int {
+        var i = graph.planOpCount - 1
+        while i >= 0 {
+            if graph.planInput(op: i, 0) == t || graph.planInput(op: i, 1) == t { return i }
+            i -= 1
+        }
+        return -1
+    }
+
+    /// Steps during which tensor `t` holds data, inclusive: from its producer, op t - 1 (the
+    /// input, t = 0, is copied in at step -1), to its last reader (`opCount` for the output,
+    /// which is copied out after the last op).
+    public func lifetime(of t: Int) -> (first: Int, last: Int) {
+        (t - 1, t == graph.planOutputTensor ? graph.planOpCount : lastUse(of: t))
+    }
+
+    /// Whether op `i` may write its output exactly over tensor `t`: `t` is an input the kind
+    /// may overwrite (`RNOpKind.mayRunInPlace`) and op `i` is its last use.
+    public func mayWriteInPlace(op i: Int, over t: Int) -> Bool {
+        guard t >= 0, t != graph.planOutputTensor else { return false }
+        let kind = graph.planKind(op: i)
+        for k in 0..<kind.inputCount where graph.planInput(op: i, k) == t && kind.mayRunInPlace(overInput: k) {
+            return lastUse(of: t) == i
+        }
+        return false
+    }
+
+    /// The input that tensor `t`'s producer (op t - 1) may write `t` over, or nil.
+    public func inPlacePartner(of t: Int) -> Int? {
+        guard t >= 1 else { return nil }
+        let op = t - 1
+        for k in 0..<graph.planKind(op: op).inputCount where mayWriteInPlace(op: op, over: graph.planInput(op: op, k)) {
+            return graph.planInput(op: op, k)
+        }
+        return nil
+    }
+
+    /// Calls `body` with each tensor live at op `step` (duplicates possible): the op's output,
+    /// the model's output once produced, and every tensor some op at or after `step` reads.
+    /// O(ops), so that checking every ring stays quadratic.
+    public func forEachTensor<E: Error>(liveAt step: Int, _ body: (Int) throws(E) -> Void) throws(E) {
+        try body(step + 1)
+        if graph.planOutputTensor <= step + 1 { try body(graph.planOutputTensor) }
+        for j in step..<graph.planOpCount {
+            for k in 0..<2 {
+                let t = graph.planInput(op: j, k)
+                if t >= 0 && t <= step { try body(t) }
+            }
+        }
+    }
+
+    /// The least arena any valid plan needs: 16 x the largest number of 16-byte blocks live at
+    /// one step (each tensor rounded up to whole blocks, the step's ring included; an op's
+    /// output not counted when it may overwrite an input that dies there), plus `scratchBytes`.
+    public func lowerBound(scratchBytes: Int) -> Int {
+        var peak = 0
+        for step in -1...graph.planOpCount {
+            var live = 0
+            for t in 0..<graph.planTensorCount {
+                let l = lifetime(of: t)
+                if l.first <= step && step <= l.last { live += (graph.planTensorBytes(t) + 15) / 16 }
+            }
+            if step >= 0 && step < graph.planOpCount {
+                live += graph.planRingBytes(op: step) / 16
+                if inPlacePartner(of: step + 1) != nil { live -= (graph.planTensorBytes(step + 1) + 15) / 16 }
+            }
+            peak = max(peak, live)
+        }
+        return peak * 16 + scratchBytes
+    }
+}
