@@ -98,7 +98,7 @@ public enum BenchCommand {
         }
         progress?.clear()
         let layers = (0..<model.opCount).map { i in
-            Result.Layer(name: "\(model.file.op(i).kind.name)_\(i)", kind: model.file.op(i).kind, macs: model.macs(op: i),
+            Result.Layer(name: model.name(op: i), kind: model.file.op(i).kind, macs: model.macs(op: i),
                          ms: layerTimes[i].sorted()[layerTimes[i].count / 2])
         }
         return Result(runs: runs, warmup: warmup, times: totals.sorted(), layers: layers,

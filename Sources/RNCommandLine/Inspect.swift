@@ -39,7 +39,7 @@ public struct ModelSummary {
         let file = model.file
         layers = (0..<model.opCount).map { i in
             let op = file.op(i), out = file.tensor(op.output)
-            return Layer(index: i, name: "\(op.kind.name)_\(i)", kind: op.kind,
+            return Layer(index: i, name: model.name(op: i), kind: op.kind,
                          inputs: [op.input0] + (op.input1 >= 0 ? [op.input1] : []), output: op.output,
                          shape: shape(out), window: op.window, macs: model.macs(op: i),
                          weightBytes: model.weightBytes(op: i),

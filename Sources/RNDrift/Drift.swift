@@ -65,19 +65,30 @@ public struct DriftError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Which folded ops each int8 op computes (two for a fused pair), checked op by op so that a
-/// float and an int8 model that do not belong together are refused.
+/// Which folded ops each int8 op computes (two for a fused pair): from the file's op names
+/// (metadata key 4: the float layers joined by '+'), or, for files written before names, the
+/// exporter's fusions by kind. Checked op by op, so that a float and an int8 model that do not
+/// belong together are refused.
 func matchOps(_ model: RNModel, _ folded: FoldedModel) throws -> [[Int]] {
     var result = [[Int]](), f = 0
     for i in 0..<model.opCount {
         let kind = model.file.op(i).kind
-        let count = kind == .conv2DAdd || kind == .conv2DMaxPool ? 2 : 1
+        let count: Int
+        if model.file.opName(i) != nil {
+            let layers = model.name(op: i).split(separator: "+").map(String.init)
+            guard f + layers.count <= folded.ops.count, Array(folded.names[f..<(f + layers.count)]) == layers else {
+                throw DriftError("int8 layer \(i) (\(model.name(op: i))) is not the float model's next layer\(f < folded.names.count ? " \(folded.names[f])" : ""): the models do not belong together")
+            }
+            count = layers.count
+        } else {
+            count = kind == .conv2DAdd || kind == .conv2DMaxPool ? 2 : 1
+        }
         guard f + count <= folded.ops.count else { throw DriftError("the int8 model has more layers than the float model") }
         let first = folded.ops[f], second = count == 2 ? folded.ops[f + 1] : nil
         let matches: Bool
         switch (kind, first, second) {
         case (.conv2D, .conv, nil), (.fullyConnected, .fullyConnected, nil), (.add, .add, nil),
-             (.maxPool, .maxPool, nil), (.globalAveragePool, .globalAveragePool, nil),
+             (.maxPool, .maxPool, nil), (.globalAveragePool, .globalAveragePool, nil), (.mean, .globalAveragePool, nil),
              (.conv2DAdd, .conv, .add?), (.conv2DMaxPool, .conv, .maxPool?): matches = true
         default: matches = false
         }
@@ -193,7 +204,7 @@ public func measureDrift(net: ResNet, info: CheckpointInfo, model: RNModel, data
             for k in 0..<17 { histogram[i][k] += histograms[t][i][k] }
         }
     }
-    let names = (0..<opCount).map { i in cover[i].map { foldeds[0].names[$0] }.joined(separator: "+") }
+    let names = (0..<opCount).map { i in cover[i].map { foldeds[0].names[$0] }.joined(separator: "+") }   // the file's op names
     let layers = (0..<opCount).map { i -> DriftReport.Layer in
         let s = total[i], t = model.file.tensor(i + 1)
         return DriftReport.Layer(name: names[i], kind: "\(model.file.op(i).kind.name)",

@@ -23,9 +23,15 @@ public func cHeader(for bytes: [UInt8], model: RNModel, source: String) -> Strin
         #define RN_MODEL_INPUT_BYTES \(input.byteCount)
         #define RN_MODEL_OUTPUT_BYTES \(output.byteCount)
 
-        static const uint8_t rn_model_data[RN_MODEL_BYTES] __attribute__((aligned(16))) = {
+        #define RN_MODEL_OP_COUNT \(model.opCount)
 
         """
+    // The ops as rn-inspect names them, for reading the firmware's per-layer profile.
+    text += "/* ops (index: name, kind, MACs):\n"
+    for i in 0..<model.opCount {
+        text += " *   \(i): \(model.name(op: i).replacingOccurrences(of: "*/", with: "* /")), \(model.file.op(i).kind.name), \(model.macs(op: i))\n"
+    }
+    text += " */\nstatic const uint8_t rn_model_data[RN_MODEL_BYTES] __attribute__((aligned(16))) = {\n"
     let hex = bytes.map { String(format: "0x%02x", $0) }
     for start in stride(from: 0, to: hex.count, by: 16) {
         text += "    " + hex[start..<min(hex.count, start + 16)].joined(separator: ", ") + ",\n"

@@ -161,9 +161,11 @@ public struct ModelGraph {
     public var preprocessing: Preprocessing?
     /// `key=value` lines recorded in the file: what made it.
     public var provenance: [(String, String)]
-    /// Host-side report data, not written to the file: a name per op ("block3.conv2+add") and
-    /// the calibrated real range of each tensor, when the graph came from the exporter.
+    /// A name per op, written to the file (metadata key 4) when there is one for every op: the
+    /// float layers it computes, fused ones joined by '+' ("block3.conv2+block3.add").
     public var names: [String] = []
+    /// Host-side report data, not written to the file: the calibrated real range of each tensor,
+    /// when the graph came from the exporter.
     public var ranges: [RealRange] = []
 
     public init(input: Tensor, inputTable: [Int8]) {

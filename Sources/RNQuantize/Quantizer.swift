@@ -70,11 +70,13 @@ public struct Quantizer {
         while i < model.ops.count {
             let name = model.names[i], t = i + 1
             // A fused pair replaces folded ops i and i + 1; the first one's output is never stored.
-            let fused = try (fuseStemPool ? fusedConvMaxPool(at: i, graph: graph, map: map) : nil).map { ($0, "+pool") }
-                ?? (fuseResidualAdds ? fusedConvAdd(at: i, graph: graph, map: map) : nil).map { ($0, "+add") }
-            if let ((op, out), suffix) = fused {
+            let fused = try (fuseStemPool ? fusedConvMaxPool(at: i, graph: graph, map: map) : nil)
+                ?? (fuseResidualAdds ? fusedConvAdd(at: i, graph: graph, map: map) : nil)
+            if let (op, out) = fused {
+                // The file names the op after both float layers ("block2.conv2+block2.add"), so
+                // rn-drift reads which folded layers it computes instead of re-deriving fusion.
                 graph.append(op, output: out)
-                graph.names.append(name + suffix)
+                graph.names.append(name + "+" + model.names[i + 1])
                 graph.ranges.append(ranges[i + 2])
                 map += [-1, graph.tensors.count - 1]
                 i += 2

@@ -52,3 +52,13 @@ struct WeightBytes: RNOpVisitor {
 struct Ring: RNOpVisitor {
     func visit<Op: RNOpImplementation>(_ op: Op) -> RNArenaRange? { op.ring }
 }
+
+#if !hasFeature(Embedded)
+extension RNModel {
+    /// Op `index`'s name from the file (metadata key 4: the layers it computes, fused ones joined
+    /// by '+'), or "<kind>_<index>" for files without names.
+    public func name(op index: Int) -> String {
+        file.opName(index).map { String(decoding: $0, as: UTF8.self) } ?? "\(file.op(index).kind.name)_\(index)"
+    }
+}
+#endif

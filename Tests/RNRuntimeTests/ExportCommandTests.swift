@@ -23,7 +23,8 @@ import RNQuantize
                                                  "--evaluate", sample, "--evaluate-count", "100"])
         #expect(exported.0 == 0, "\(exported.2)")
         #expect(exported.1.contains("mse calibration on 64 images") && exported.1.contains("evaluation on 100 test images"))
-        #expect(exported.1.contains("fully_connected_") && exported.1.contains("lower bound"))
+        // Layers carry the names of the float layers they compute (metadata key 4).
+        #expect(exported.1.contains("block0.conv2+block0.add") && exported.1.contains(" fc ") && exported.1.contains("lower bound"))
         let inspect = try runTool("rn-inspect", [rnb, "--json"])
         #expect(inspect.0 == 0)
         // The header's array holds exactly the .rnb bytes, and compiles as C.
@@ -32,6 +33,7 @@ import RNQuantize
         let bytes = hex.split(whereSeparator: { ", \n".contains($0) }).compactMap { UInt8($0.dropFirst(2), radix: 16) }
         #expect(bytes == (try Repo.bytes(URL(fileURLWithPath: rnb))))
         #expect(text.contains("#define RN_MODEL_ARENA_BYTES") && text.contains("#define RN_MODEL_INPUT_HEIGHT 28"))
+        #expect(text.contains(" *   2: block0.conv2+block0.add, conv2d_add, "))
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         cc.arguments = ["cc", "-fsyntax-only", "-x", "c", header]
