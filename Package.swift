@@ -80,7 +80,7 @@ let package = Package(
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "RNKernelsAVX512VNNI", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
-                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "RNKernelsAVX512VNNI", "CRNCPU", "RNQuantize", "RNCommandLine",
+                    dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNHostKernels", "CRNCPU", "RNQuantize", "RNCommandLine",
                                    "RNTestSupportC", "RNTrain"]),
     ]
 )

@@ -36,7 +36,7 @@ public enum ExportCommand {
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         let args = spec.parse(arguments)
         let name = spec.name
-        HostKernels.install()   // --evaluate and calibration checks run the int8 runtime
+        do { try installHostKernels() } catch { fail(error.description) }   // --evaluate and calibration checks run the int8 runtime
         guard let output = args.value("--output") else { usageError("missing -o model.rnb", command: name) }
         let methodName = args.value("--calibration") ?? "mse"
         guard let method = CalibrationMethod(rawValue: methodName) else {

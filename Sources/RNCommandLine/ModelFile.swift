@@ -25,6 +25,13 @@ func readFileBytes(_ path: String, limit: Int, kind: String) throws(ToolError) -
     return [UInt8](data)
 }
 
+/// Installs the host's fastest kernels (RNHostKernels); an unknown `RN_HOST_KERNELS` is a
+/// one-line error naming the accepted values. Returns what runs, for reports.
+@discardableResult
+public func installHostKernels() throws(ToolError) -> String {
+    do { return try HostKernels.install() } catch { throw ToolError(error.description) }
+}
+
 /// An `.rnb` file read from disk into aligned memory and validated by the device runtime.
 public struct LoadedModel {
     public let path: String
@@ -35,7 +42,7 @@ public struct LoadedModel {
     /// Reads and validates `path`. Errors name the file and the problem in one line.
     public init(path: String) throws(ToolError) {
         self.path = path
-        HostKernels.install()
+        try installHostKernels()
         let bytes: [UInt8]
         do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "an .rnb model") }
         catch { throw ToolError("\(path): \(error.description)") }

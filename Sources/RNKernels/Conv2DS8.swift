@@ -15,14 +15,14 @@ import RNFormat
 // - Built with `-D RN_REFERENCE_KERNELS` (Tools/build-runtime-lib --reference-kernels): every
 //   layer on the reference, to measure or to bisect.
 
-public typealias Conv2DS8Kernel = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
+public typealias Conv2DS8Kernel = @Sendable (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
                                    UnsafeMutablePointer<Int8>) -> Void
-public typealias Conv2DAddS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
+public typealias Conv2DAddS8Kernel = @Sendable (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
                                       PerChannelRequantization, UnsafePointer<Int8>, UnsafeMutablePointer<Int8>) -> Void
 /// The blocked kernels' signatures: as above plus the scratch.
-public typealias Conv2DBlockedS8Kernel = (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
+public typealias Conv2DBlockedS8Kernel = @Sendable (Conv2DS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>, PerChannelRequantization,
                                           UnsafeMutableRawPointer, UnsafeMutablePointer<Int8>) -> Void
-public typealias Conv2DAddBlockedS8Kernel = (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
+public typealias Conv2DAddBlockedS8Kernel = @Sendable (Conv2DS8Params, AddS8Params, UnsafePointer<Int8>, UnsafePointer<Int8>,
                                              PerChannelRequantization, UnsafePointer<Int8>, UnsafeMutableRawPointer,
                                              UnsafeMutablePointer<Int8>) -> Void
 
@@ -37,6 +37,58 @@ public enum RNAcceleratedKernels {
     /// Blocked kernels, for weights in layout 1.
     nonisolated(unsafe) public static var conv2DBlocked: Conv2DBlockedS8Kernel? = nil
     nonisolated(unsafe) public static var conv2DAddBlocked: Conv2DAddBlockedS8Kernel? = nil
+
+    /// Installs one instantiation per family; nil leaves that family on its baseline build.
+    public static func install(tiled: RNKernelSet.Tiled?, blocked: RNKernelSet.Blocked?) {
+        (conv2D, conv2DAdd) = (tiled?.conv2D, tiled?.conv2DAdd)
+        (conv2DBlocked, conv2DAddBlocked) = (blocked?.conv2D, blocked?.conv2DAdd)
+    }
+}
+
+/// The reference kernels in both families' slots (`RN_HOST_KERNELS=reference`): every
+/// convolution on the spec, to measure or to bisect, as `RN_REFERENCE_KERNELS` does on devices.
+public let referenceKernelSet = RNKernelSet(
+    name: "reference",
+    tiled: .init(conv2D: { conv2DS8Reference($0, input: $1, weights: $2, requantization: $3, output: $4) },
+                 conv2DAdd: { conv2DAddS8Reference($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }),
+    tiledInstructions: "reference",
+    blocked: .init(conv2D: { conv2DS8Reference($0, input: $1, weights: $2, layout: .o16hwi4, requantization: $3, output: $5) },
+                   conv2DAdd: { conv2DAddS8Reference($0, $1, input: $2, weights: $3, layout: .o16hwi4, requantization: $4,
+                                                     residual: $5, output: $7) }),
+    blockedInstructions: "reference")
+
+/// One instruction set's instantiations of the kernel families: the tiled kernels (layout-0
+/// weights) and the blocked ones (layout 1), either possibly absent. Each accelerated module
+/// exports one; RNHostKernels registers them in its ladder.
+public struct RNKernelSet: Sendable {
+    public struct Tiled: Sendable {
+        public var conv2D: Conv2DS8Kernel
+        public var conv2DAdd: Conv2DAddS8Kernel
+        public init(conv2D: @escaping Conv2DS8Kernel, conv2DAdd: @escaping Conv2DAddS8Kernel) {
+            self.conv2D = conv2D
+            self.conv2DAdd = conv2DAdd
+        }
+    }
+    public struct Blocked: Sendable {
+        public var conv2D: Conv2DBlockedS8Kernel
+        public var conv2DAdd: Conv2DAddBlockedS8Kernel
+        public init(conv2D: @escaping Conv2DBlockedS8Kernel, conv2DAdd: @escaping Conv2DAddBlockedS8Kernel) {
+            self.conv2D = conv2D
+            self.conv2DAdd = conv2DAdd
+        }
+    }
+    /// The `RN_HOST_KERNELS` value that caps the choice at this set, e.g. "avx2".
+    public var name: String
+    /// What each family computes with, for reports: "AVX2 (vpmaddwd)".
+    public var instructions: (tiled: String, blocked: String)
+    public var tiled: Tiled?
+    public var blocked: Blocked?
+    public init(name: String, tiled: Tiled?, tiledInstructions: String = "", blocked: Blocked?, blockedInstructions: String = "") {
+        self.name = name
+        self.instructions = (tiledInstructions, blockedInstructions)
+        self.tiled = tiled
+        self.blocked = blocked
+    }
 }
 #endif
 

@@ -3,12 +3,14 @@ import Testing
 import RNCommandLine
 
 /// Runs a built tool next to the test bundle; returns (status, stdout, stderr).
-func runTool(_ name: String, _ arguments: [String], stdin: String? = nil) throws -> (Int32, String, String) {
+func runTool(_ name: String, _ arguments: [String], stdin: String? = nil,
+             environment: [String: String] = [:]) throws -> (Int32, String, String) {
     let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
     let process = Process()
     process.executableURL = FileManager.default.fileExists(atPath: binary.path)
         ? binary : Repo.root.appendingPathComponent(".build/debug/\(name)")
     process.arguments = arguments
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
