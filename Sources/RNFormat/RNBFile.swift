@@ -204,8 +204,9 @@ public struct RNBFile: @unchecked Sendable {
         inputTensor = Int(base.u16(RNBHeader.inputTensorOffset))
         outputTensor = Int(base.u16(RNBHeader.outputTensorOffset))
         guard inputTensor == 0 else { throw RNError(.badInputTensor, found: inputTensor, limit: 0) }
-        guard outputTensor < tensorCount, outputTensor > 0 else {
-            throw RNError(.badOutputTensor, found: outputTensor, limit: tensorCount)
+        // The output is the last tensor: every other tensor must be read by a later op.
+        guard outputTensor == tensorCount - 1 else {
+            throw RNError(.badOutputTensor, found: outputTensor, limit: tensorCount - 1)
         }
 
         arenaBytes = try Self.field(base, RNBHeader.arenaBytesOffset, .badArenaSize)

@@ -39,15 +39,19 @@ public struct RNMemoryPlanRules<Graph: RNPlanGraph> {
         (t - 1, t == graph.planOutputTensor ? graph.planOpCount : lastUse(of: t))
     }
 
-    /// Whether op `i` may write its output exactly over tensor `t`: `t` is an input the kind
-    /// may overwrite (`RNOpKind.mayRunInPlace`) and op `i` is its last use.
+    /// Whether op `i` may write its output exactly over tensor `t`: op `i` is `t`'s last use and
+    /// reads `t` only through inputs the kind may overwrite (`RNOpKind.mayRunInPlace`): a
+    /// conv2d_add whose convolution input is also its residual may not (the convolution reads
+    /// neighbours that the add would already have overwritten).
     public func mayWriteInPlace(op i: Int, over t: Int) -> Bool {
         guard t >= 0, t != graph.planOutputTensor else { return false }
         let kind = graph.planKind(op: i)
-        for k in 0..<kind.inputCount where graph.planInput(op: i, k) == t && kind.mayRunInPlace(overInput: k) {
-            return lastUse(of: t) == i
+        var reads = false
+        for k in 0..<kind.inputCount where graph.planInput(op: i, k) == t {
+            guard kind.mayRunInPlace(overInput: k) else { return false }
+            reads = true
         }
-        return false
+        return reads && lastUse(of: t) == i
     }
 
     /// The input that tensor `t`'s producer (op t - 1) may write `t` over, or nil.

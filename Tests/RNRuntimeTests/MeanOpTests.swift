@@ -92,3 +92,25 @@ import RNTrain
         #expect(ModelPatch.status(bytes) { $0.tensor(1, RNBTensorRecord.dimsOffset + 12, 3) } == .channelMismatch)
     }
 }
+
+/// The in-place rule of the plan (RNMemoryPlanRules): a conv2d_add may overwrite its residual,
+/// but not when the residual is also the convolution's input (its neighbours are still read).
+@Suite struct PlanRuleTests {
+    @Test func convAddOverItsOwnConvolutionInputIsRefused() throws {
+        var g = ModelGraph(input: .init(shape: [1, 4, 4, 4], scale: 0.05, zeroPoint: 0),
+                           inputTable: (0..<4 * 256).map { Int8(truncatingIfNeeded: $0 % 256 - 128) })
+        let m = QuantizedMultiplier(1 << 30, -4), half = QuantizedMultiplier(1 << 30, 0)
+        let weights = ModelGraph.Weights(values: [Int8](repeating: 1, count: 4 * 9 * 4), bias: [0, 0, 0, 0],
+                                         multipliers: [m, m, m, m])
+        g.append(.conv2DAdd(input: 0, residual: 0, window: .square(3, stride: 1, padding: 1), weights: weights, convScale: 0.05,
+                            convZeroPoint: 0, leftShift: 20, multipliers: (half, half, QuantizedMultiplier(1 << 30, -19)),
+                            activation: .none),
+                 output: .init(shape: [1, 4, 4, 4], scale: 0.05, zeroPoint: 0))
+        let rules = RNMemoryPlanRules(g)
+        #expect(!rules.mayWriteInPlace(op: 0, over: 0) && rules.inPlacePartner(of: 1) == nil)
+        let bytes = try RNBWriter.write(g)   // the planner keeps them apart
+        #expect(ModelPatch.status(bytes) { _ in } == .ok)
+        #expect(ModelPatch.status(bytes) { $0.tensor(1, RNBTensorRecord.arenaOffsetOffset, UInt32($0.file.tensor(0).arenaOffset)) }
+                == .inPlaceNotAllowed)
+    }
+}

@@ -66,6 +66,7 @@ struct ModelPatch {
         (.badInputTensor, "input tensor 1", { $0.header(RNBHeader.inputTensorOffset, 1, width: 2) }),
         (.badOutputTensor, "output tensor 0", { $0.header(RNBHeader.outputTensorOffset, 0, width: 2) }),
         (.badOutputTensor, "output tensor past the table", { $0.header(RNBHeader.outputTensorOffset, 12, width: 2) }),
+        (.badOutputTensor, "output tensor not the last", { $0.header(RNBHeader.outputTensorOffset, 10, width: 2) }),
         (.badArenaSize, "arena 8", { $0.header(RNBHeader.arenaBytesOffset, 8) }),
         (.badScratchSize, "scratch = arena", { $0.header(RNBHeader.scratchBytesOffset, 1584) }),
         (.badLowerBound, "lower bound above arena", { $0.header(RNBHeader.lowerBoundOffset, 1600) }),
