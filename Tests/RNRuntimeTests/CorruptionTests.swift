@@ -8,21 +8,33 @@ import RNRuntime
 // Each mutant lives in its own exact-size allocation, so `swift test --sanitize=address` (run
 // by CI) turns any read past a model's end into a failure.
 
-/// Loads a mutant; if the runtime accepts it, runs it once with an exact-size arena.
-/// Returns the status (ok when accepted and invoked).
-func loadAndRun(_ bytes: [UInt8]) -> RNStatus {
+/// Loads a mutant; if the runtime accepts it, runs it once with an exact-size arena followed by
+/// guard bytes, and reports in `stayedInArena` whether the guard survived (without AddressSanitizer
+/// a write past the arena would go unseen). Returns the status (ok when accepted and invoked).
+func loadAndRun(_ bytes: [UInt8], stayedInArena: inout Bool) -> RNStatus {
     let aligned = AlignedBytes(bytes)
     do throws(RNError) {
         let model = try RNModel(bytes: aligned.bytes)
         guard model.arenaBytes <= 1 << 24 else { return .ok }   // valid, but not worth 16 MiB here
-        let arena = Arena(model.arenaBytes)
+        let guardBytes = 256
+        let arena = Arena(model.arenaBytes + guardBytes)
+        let guardZone = UnsafeMutableRawBufferPointer(rebasing: arena.buffer[model.arenaBytes...])
+        guardZone.initializeMemory(as: UInt8.self, repeating: 0xA5)
         let input = [Int8](repeating: 1, count: model.input.byteCount)
         var output = [Int8](repeating: 0, count: model.output.byteCount)
-        try model.invoke(arena: arena.buffer, input: input, output: &output)
+        try model.invoke(arena: UnsafeMutableRawBufferPointer(rebasing: arena.buffer[..<model.arenaBytes]), input: input,
+                         output: &output)
+        stayedInArena = guardZone.allSatisfy { $0 == 0xA5 }
         return .ok
     } catch {
         return error.status
     }
+}
+
+func loadAndRun(_ bytes: [UInt8]) -> RNStatus {
+    var stayedInArena = true
+    let status = loadAndRun(bytes, stayedInArena: &stayedInArena)
+    return stayedInArena ? status : .tensorOutsideArena
 }
 
 func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
@@ -67,17 +79,20 @@ func withChecksum(_ bytes: [UInt8]) -> [UInt8] {
     @Test func structuralFlipsWithValidChecksumNeverCrash() throws {
         let buffer = try ModelBuffer(Self.model)
         let tablesEnd = buffer.model.file.constantsOffset
-        var rejected = 0, accepted = 0
+        var rejected = 0, accepted = 0, escaped: [Int] = []
         var statuses = Set<RNStatus>()
         for position in RNBHeader.crcStart..<tablesEnd {
             for mask: UInt8 in [0x01, 0x10, 0x80, 0xFF] {
                 var bytes = Self.model
                 bytes[position] ^= mask
-                let status = loadAndRun(withChecksum(bytes))
+                var stayedInArena = true
+                let status = loadAndRun(withChecksum(bytes), stayedInArena: &stayedInArena)
                 if status == .ok { accepted += 1 } else { rejected += 1; statuses.insert(status) }
+                if !stayedInArena { escaped.append(position) }
             }
         }
-        #expect(rejected + accepted == 4 * (tablesEnd - RNBHeader.crcStart))
+        // Every mutant the loader accepted ran inside the arena it declared.
+        #expect(escaped.isEmpty, "accepted mutants wrote past their arena: flips at \(escaped.prefix(8))")
         print("structural flips: \(rejected) rejected, \(accepted) accepted and ran; \(statuses.count) distinct errors")
         #expect(rejected > accepted)
         #expect(statuses.count >= 20, "distinct errors seen: \(statuses.map(\.rawValue).sorted())")
