@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-firmware-vectors", dependencies: ["RNCommandLine"], path: "Tools/rn-firmware-vectors"),
-        .executableTarget(name: "rn-golden", dependencies: ["RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),
+        .executableTarget(name: "rn-golden", dependencies: ["RNKernels", "RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),
 
         // MARK: tests
         .target(name: "RNTestSupportC", path: "Tests/RNTestSupportC"),

@@ -97,7 +97,7 @@ public enum ExportCommand {
                                                  data: try loadTrainingData(evaluate).test.prefix(limit))
             }
             if args.flag("--json") {
-                guard case .object(var members) = summary.json else { return }
+                var members = summary.jsonMembers
                 members.insert(("calibration", .string(method.rawValue)), at: 0)
                 members.insert(("export_seconds", .double(seconds)), at: 1)
                 members.append(("activation_ranges", .array(ranges.enumerated().map { t, r in

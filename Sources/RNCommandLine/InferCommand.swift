@@ -2,6 +2,7 @@ import Foundation
 import RNFormat
 import RNImage
 import RNRuntime
+import RNTrain
 
 /// rn-infer: classify image files (or raw int8 inputs) with an .rnb model.
 public enum InferCommand {
@@ -20,9 +21,9 @@ public enum InferCommand {
         ])
 
     /// Extensions picked up when searching a directory (files named explicitly are always tried).
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "jpe", "jfif", "ppm", "pgm", "pnm", "bmp", "dib"]
+    static let imageExtensions = imageFileExtensions
     /// No image file we accept is larger than this; bigger files are refused before reading.
-    static let maxFileBytes = 1 << 30
+    static let maxFileBytes = FileLimits.image
 
     public static func main(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
         let args = spec.parse(arguments)

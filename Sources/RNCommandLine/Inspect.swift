@@ -67,8 +67,11 @@ public struct ModelSummary {
     }
 
     /// The `--json` document (keys per DESIGN.md section 5, plus more).
-    public var json: JSON {
-        .object([
+    public var json: JSON { .object(jsonMembers) }
+
+    /// The members of `json`, for tools that add their own.
+    public var jsonMembers: [(String, JSON)] {
+        [
             ("file_bytes", .int(fileBytes)),
             ("macs", .int(macs)),
             ("weight_bytes", .int(weightBytes)),
@@ -88,7 +91,7 @@ public struct ModelSummary {
                          ("bytes", .int(l.bytes)), ("live_until_op", .int(l.liveUntil))]
                         + (l.weightLayout.map { [("weight_layout", JSON.string($0))] } ?? []))
             })),
-        ])
+        ]
     }
 
     /// The human-readable table.

@@ -3,6 +3,7 @@ import RNFormat
 import RNHostKernels
 import RNQuantize
 import RNRuntime
+import RNTrain
 
 /// A failure that a tool reports as one `error:` line and exit status 1.
 public struct ToolError: Error, CustomStringConvertible {
@@ -10,19 +11,9 @@ public struct ToolError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// The bytes of the regular file at `path`, refused (before reading) when it is missing, a
-/// directory or over `limit` bytes. Errors are one line without the path: callers prefix it.
-/// `kind` names what the file should be, e.g. "an .rnb model".
+/// `readBoundedFile` (RNTrain) as a tool error.
 func readFileBytes(_ path: String, limit: Int, kind: String) throws(ToolError) -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ToolError("no such file") }
-    guard !isDirectory.boolValue else { throw ToolError("is a directory, not \(kind)") }
-    guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int else {
-        throw ToolError("cannot read file size")
-    }
-    guard size <= limit else { throw ToolError("\(size) bytes is larger than the \(limit >> 20) MiB limit for \(kind)") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw ToolError("cannot read") }
-    return [UInt8](data)
+    do { return try readBoundedFile(path, limit: limit, kind: kind) } catch { throw ToolError(error.description) }
 }
 
 /// Installs the host's fastest kernels (RNHostKernels); an unknown `RN_HOST_KERNELS` is a

@@ -144,11 +144,7 @@ public func measureDrift(net: ResNet, info: CheckpointInfo, model: RNModel, data
     let done = NSLock()
     var finished = 0
     let batcher = BatchMaker(mean: info.mean, std: info.std)
-    // Parallel over images instead of inside each float op. (Process-wide: other work running
-    // at the same time gets one GEMM thread until this returns.)
-    let saveThreads = TrainThreads.count
-    TrainThreads.count = 1
-    defer { TrainThreads.count = saveThreads }
+    // Parallel over images; each thread's float ops run inline on it (parallelFor nests).
     parallelFor(threads) { thread in
         let folded = foldeds[thread]
         let runner = LayerRunner(model: model, folded: folded, cover: cover)

@@ -210,7 +210,7 @@ public struct RNParamSlots: Sendable, Equatable {
 
 /// How one parameter slot is read: unsigned, signed, or four bytes packed in one word.
 public struct RNParamSlot: Sendable {
-    public enum Encoding: Sendable { case u32, i32, packedBytes }
+    public enum Encoding: UInt8, Sendable { case u32, i32, packedBytes }   // a raw type: no synthesized hash(into:), which would pull in the hasher seed (arc4random_buf)
     public var name: StaticString
     public var encoding: Encoding
     @inlinable public init(_ name: StaticString, _ encoding: Encoding) {

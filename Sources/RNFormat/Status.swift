@@ -1,7 +1,7 @@
 // Status codes and the error every device-side function throws.
 //
 // One closed enum, fixed integer codes: the same numbers are the C API's `rn_status`
-// (Sources/RNRuntimeC/include/rn_runtime.h). Codes are never renumbered; new ones are appended.
+// (Sources/CRNRuntime/include/rn_runtime.h). Codes are never renumbered; new ones are appended.
 // Each rejection names the field it found wrong, so `rn-inspect` can say what and where.
 
 /// A status code; `ok` is 0. Mirrors `rn_status` in rn_runtime.h.
@@ -13,7 +13,9 @@ public enum RNStatus: Int32, Sendable {
     case blobMisaligned = 2
     case arenaTooSmall = 3
     case arenaMisaligned = 4
-    case modelBufferTooSmall = 5
+    /// The caller's output buffer (`rn_invoke_sized`): RN_OUTPUT_BUFFER_TOO_SMALL, also spelled
+    /// RN_MODEL_BUFFER_TOO_SMALL in C (its first name, kept for old callers).
+    case outputBufferTooSmall = 5
     case indexOutOfRange = 6
     case modelNotInitialized = 7
     case inputSizeMismatch = 8
@@ -95,7 +97,7 @@ public enum RNStatus: Int32, Sendable {
         case .blobMisaligned: return "model bytes are not 16-byte aligned"
         case .arenaTooSmall: return "arena too small"
         case .arenaMisaligned: return "arena is not 16-byte aligned"
-        case .modelBufferTooSmall: return "output buffer too small"
+        case .outputBufferTooSmall: return "output buffer too small"
         case .indexOutOfRange: return "index out of range"
         case .modelNotInitialized: return "rn_model not initialized by rn_model_init"
         case .inputSizeMismatch: return "input size does not match the model's input tensor"
@@ -106,7 +108,7 @@ public enum RNStatus: Int32, Sendable {
         case .truncatedFile: return "truncated: file shorter than header.file_size"
         case .fileSizeMismatch: return "file longer than header.file_size"
         case .checksumMismatch: return "checksum mismatch (header.crc32)"
-        case .reservedNotZero: return "header reserved bytes not zero"
+        case .reservedNotZero: return "reserved bytes not zero (header, or the tensor record named by index)"
         case .badFlags: return "unknown header.flags"
         case .sectionOutOfBounds: return "section outside the file"
         case .sectionMisaligned: return "section offset not aligned"

@@ -100,6 +100,10 @@ public func imageFormat(of bytes: [UInt8]) -> ImageFormat? {
     return nil
 }
 
+/// File name extensions (lower case) of the formats `decodeImage` reads: what rn-infer takes
+/// from a folder and what the trainer's class folders hold.
+public let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "jpe", "jfif", "ppm", "pgm", "pnm", "bmp", "dib"]
+
 /// Decodes a PNG, JPEG (EXIF orientation applied), PPM/PGM or BMP file.
 public func decodeImage(_ bytes: [UInt8]) throws(ImageError) -> Image {
     switch imageFormat(of: bytes) {

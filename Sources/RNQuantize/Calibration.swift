@@ -31,16 +31,6 @@ public struct Calibrator {
         batcher = BatchMaker(mean: model.info.mean, std: model.info.std)
     }
 
-    /// Tensors whose range is their own (pooling outputs inherit their input's).
-    public func calibratedTensors() -> [Int] {
-        (1...model.ops.count).filter { t in
-            switch model.ops[t - 1] {
-            case .maxPool, .globalAveragePool: return false
-            default: return true
-            }
-        }
-    }
-
     func forEachBatch(_ data: ImageDataset, _ indices: [Int], _ body: ([Tensor]) -> Void) {
         var rng = SeededRandom(seed: 0)
         var start = 0

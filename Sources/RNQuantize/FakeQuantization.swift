@@ -5,7 +5,8 @@ import RNKernels
 /// The float simulation of an int8 graph's arithmetic ("fake quantisation"): each op takes its
 /// int8 inputs, computes in double precision with the real scales (no Q31 multipliers, no
 /// integer tricks), and quantises its result: q = clamp(round(real / scale) + zero_point).
-/// The fixed-point runtime must agree within 1 LSB on every output of every op.
+/// The fixed-point runtime agrees within 1 LSB on every output of every unfused op (tested);
+/// a fused conv2d_add rounds its unstored convolution result first, so it can differ by more.
 public enum FakeQuantization {
     /// Op `i` of `graph` on the given int8 tensors (indexed like the graph; only the op's
     /// inputs are read). Returns the op's int8 output.

@@ -155,7 +155,7 @@ public func cInvokeSized(_ model: UnsafePointer<rn_model>?, _ arena: UnsafeMutab
                          _ output: UnsafeMutablePointer<Int8>?, _ outputLength: Int) -> Int32 {
     guard let m = loadModel(model) else { return RNStatus.modelNotInitialized.rawValue }
     guard inputLength == m.input.byteCount else { return RNStatus.inputSizeMismatch.rawValue }
-    guard outputLength >= m.output.byteCount else { return RNStatus.modelBufferTooSmall.rawValue }
+    guard outputLength >= m.output.byteCount else { return RNStatus.outputBufferTooSmall.rawValue }
     return cInvokeObserved(model, arena, arenaLength, input, output, nil, nil)
 }
 

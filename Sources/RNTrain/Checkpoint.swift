@@ -28,6 +28,23 @@ public struct CheckpointInfo: Codable, Equatable {
     }
 }
 
+extension Architecture.Kind {
+    /// The architecture byte of an `.rnf` header (RNF.md): fixed codes, not the case order.
+    public var rnfCode: UInt8 {
+        switch self {
+        case .resnet18: return 0
+        case .resnet34: return 1
+        case .plain18: return 2
+        case .plain34: return 3
+        }
+    }
+
+    public init?(rnfCode: UInt8) {
+        guard let kind = Self.allCases.first(where: { $0.rnfCode == rnfCode }) else { return nil }
+        self = kind
+    }
+}
+
 public enum RNF {
     static let magic = Array("RNF1".utf8)
     static let version: UInt16 = 1
@@ -51,7 +68,7 @@ public enum RNF {
         out[4] = UInt8(version); out[5] = 0
         out[6] = UInt8(headerSize); out[7] = 0
         put32(8, UInt32(out.count))
-        out[16] = UInt8(Architecture.Kind.allCases.firstIndex(of: a.kind)!)
+        out[16] = a.kind.rnfCode
         out[17] = a.stem == .cifar ? 0 : 1
         out[18] = a.zeroInitResidual ? 1 : 0
         out[19] = includeMomentum ? 1 : 0
@@ -79,11 +96,11 @@ public enum RNF {
         guard fileSize == bytes.count else { throw fail("\(bytes.count) bytes, header says \(fileSize)") }
         let crc = bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[16...])) }
         guard crc == UInt32(get32(12)) else { throw fail("checksum mismatch") }
-        guard Int(bytes[16]) < Architecture.Kind.allCases.count, bytes[17] <= 1 else { throw fail("unknown architecture") }
+        guard let kind = Architecture.Kind(rnfCode: bytes[16]), bytes[17] <= 1 else { throw fail("unknown architecture") }
         let (width, h, w, c, classes) = (get32(20), get32(24), get32(28), get32(32), get32(36))
         guard (1...4096).contains(width), (1...4096).contains(h), (1...4096).contains(w), (1...4).contains(c),
               (2...100_000).contains(classes) else { throw fail("implausible architecture fields") }
-        let arch = Architecture(kind: Architecture.Kind.allCases[Int(bytes[16])], width: width,
+        let arch = Architecture(kind: kind, width: width,
                                 stem: bytes[17] == 0 ? .cifar : .imagenet, inputHeight: h, inputWidth: w,
                                 inputChannels: c, classes: classes, zeroInitResidual: bytes[18] == 1)
         let (jsonAt, jsonCount, floatsAt, floatCount) = (get32(40), get32(44), get32(48), get32(52))
@@ -126,6 +143,6 @@ public enum RNF {
     }
 
     public static func read(_ path: String) throws -> (ResNet, CheckpointInfo) {
-        try decode(try readFile(path), path: path)
+        try decode(try readFile(path, limit: FileLimits.checkpoint, kind: "an .rnf checkpoint"), path: path)
     }
 }

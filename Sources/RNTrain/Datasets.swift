@@ -56,16 +56,40 @@ public let fashionMNISTClasses = ["T-shirt/top", "Trouser", "Pullover", "Dress",
 public let cifar10Classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 public let fashionMNISTDirectory = "/usr/share/datasets/fashion-mnist"
 
-func readFile(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw DataError(FileManager.default.fileExists(atPath: path) ? "\(path): cannot read" : "\(path): no such file")
+/// The bytes of the regular file at `path`, refused before reading when it is missing, a
+/// directory or over `limit` bytes: the one bounded reader of every tool and loader. Errors are
+/// one line without the path (callers prefix it); `kind` names what the file should be, e.g.
+/// "an .rnb model".
+public func readBoundedFile(_ path: String, limit: Int, kind: String) throws(DataError) -> [UInt8] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw DataError("no such file") }
+    guard !isDirectory.boolValue else { throw DataError("is a directory, not \(kind)") }
+    guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int else {
+        throw DataError("cannot read file size")
     }
+    guard size <= limit else { throw DataError("\(size) bytes is larger than the \(limit >> 20) MiB limit for \(kind)") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw DataError("cannot read") }
     return [UInt8](data)
+}
+
+/// Size limits of the files the trainer reads.
+public enum FileLimits {
+    /// An image in a class folder, or one given to rn-infer (a 100-megapixel PPM is 300 MB).
+    public static let image = 1 << 30
+    /// A (gzipped) IDX file: Fashion-MNIST's largest is 26 MB; or a CIFAR-10 binary batch (30 MB).
+    public static let idx = 256 << 20
+    /// A `.rnf` checkpoint: ResNet-34 at width 512 is 340 MB with momentum.
+    public static let checkpoint = 1 << 30
+}
+
+/// `readBoundedFile` with the path in the error.
+func readFile(_ path: String, limit: Int, kind: String) throws(DataError) -> [UInt8] {
+    do { return try readBoundedFile(path, limit: limit, kind: kind) } catch { throw DataError("\(path): \(error)") }
 }
 
 /// Reads an IDX file, gunzipping it when its name ends in .gz. Returns dims and payload.
 func readIDX(_ path: String, expectedType: UInt8, rank: Int) throws -> (dims: [Int], payload: ArraySlice<UInt8>) {
-    var bytes = try readFile(path)
+    var bytes = try readFile(path, limit: FileLimits.idx, kind: "an IDX file")
     if path.hasSuffix(".gz") {
         do { bytes = try gunzip(bytes, limit: 1 << 31) } catch { throw DataError("\(path): \(error)") }
     }
@@ -118,7 +142,7 @@ public func loadFashionMNIST(directory: String = fashionMNISTDirectory) throws -
 public func loadCIFAR10(paths: [String]) throws -> ImageDataset {
     var pixels = [UInt8](), labels = [Int]()
     for path in paths {
-        let bytes = try readFile(path)
+        let bytes = try readFile(path, limit: FileLimits.idx, kind: "a CIFAR-10 batch")
         guard !bytes.isEmpty, bytes.count % 3073 == 0 else {
             throw DataError("\(path): \(bytes.count) bytes is not a whole number of 3073-byte CIFAR-10 records")
         }
@@ -225,7 +249,7 @@ public func loadImageFolder(_ root: String) throws -> (train: ImageDataset, test
     }
     func images(_ folder: String) -> [String] {
         ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter {
-            ["png", "jpg", "jpeg", "ppm", "pgm", "pnm", "bmp"].contains(($0 as NSString).pathExtension.lowercased())
+            imageFileExtensions.contains(($0 as NSString).pathExtension.lowercased())
         }.sorted().map { "\(folder)/\($0)" }
     }
     let split = subfolders(root).contains("train") && subfolders(root).contains("test")
@@ -245,8 +269,8 @@ public func loadImageFolder(_ root: String) throws -> (train: ImageDataset, test
     guard !trainFiles.isEmpty, !testFiles.isEmpty else { throw DataError("\(root): needs images for training and testing") }
     var decoded: [(Image, Int)] = []
     for (file, label) in trainFiles + testFiles {
-        guard let data = fm.contents(atPath: file) else { throw DataError("\(file): cannot read") }
-        do { decoded.append((try decodeImage([UInt8](data)), label)) }
+        let data = try readFile(file, limit: FileLimits.image, kind: "an image")
+        do { decoded.append((try decodeImage(data), label)) }
         catch { throw DataError("\(file): \(error)") }
     }
     let (width, height) = (decoded[0].0.width, decoded[0].0.height)

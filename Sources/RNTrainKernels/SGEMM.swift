@@ -19,12 +19,30 @@ public enum TrainThreads {
     nonisolated(unsafe) public static var count = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
-/// Runs `body(0..<iterations)` on up to `TrainThreads.count` threads (inline when 1).
+/// Whether the calling thread runs an iteration of a `parallelFor`: work nested inside one
+/// (a GEMM inside a per-image loop) runs inline on that thread instead of starting more threads,
+/// without changing `TrainThreads.count` for the rest of the process.
+enum ParallelRegion {
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+    static var inside: Bool { pthread_getspecific(key) != nil }
+    static func enter(_ body: () -> Void) {
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        body()
+        pthread_setspecific(key, nil)
+    }
+}
+
+/// Runs `body(0..<iterations)` on up to `TrainThreads.count` threads (inline when 1, or when
+/// already inside a `parallelFor`).
 public func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
-    if iterations <= 1 || TrainThreads.count == 1 {
+    if iterations <= 1 || TrainThreads.count == 1 || ParallelRegion.inside {
         for i in 0..<iterations { body(i) }
     } else {
-        DispatchQueue.concurrentPerform(iterations: iterations, execute: body)
+        DispatchQueue.concurrentPerform(iterations: iterations) { i in ParallelRegion.enter { body(i) } }
     }
 }
 
@@ -52,7 +70,7 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
     let kernel = GEMMKernel.selected == .avx2FMA ? sgemmAVX2 : sgemmReference
-    let threads = min(TrainThreads.count, max(1, (m * n * k) / (1 << 18)))
+    let threads = ParallelRegion.inside ? 1 : min(TrainThreads.count, max(1, (m * n * k) / (1 << 18)))
     if threads == 1 {
         kernel(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate)
         return

@@ -3,7 +3,8 @@
  * build, no Swift runtime). Loads a golden case, runs every input, compares with the expected
  * outputs byte for byte, and checks the error paths a firmware author relies on.
  *
- * usage: c-link-test GOLDEN_DIR      (a folder with model.rnb, inputs.bin, expected.bin)
+ * usage: c-link-test GOLDEN_DIR [MODEL]   (a folder with model.rnb, inputs.bin, expected.bin; MODEL
+ *        names another model file there, e.g. model-o16hwi4.rnb, the same graph in weight layout 1)
  * exit status: 0 when every output matched and every check passed, 1 otherwise.
  */
 #include <stdio.h>
@@ -33,15 +34,16 @@ static void *read_file(const char *dir, const char *name, size_t *length) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) { fprintf(stderr, "usage: %s GOLDEN_DIR\n", argv[0]); return 64; }
+    if (argc != 2 && argc != 3) { fprintf(stderr, "usage: %s GOLDEN_DIR [MODEL]\n", argv[0]); return 64; }
+    const char *model_name = argc == 3 ? argv[2] : "model.rnb";
     size_t model_len, inputs_len, expected_len;
-    const uint8_t *blob = read_file(argv[1], "model.rnb", &model_len);
+    const uint8_t *blob = read_file(argv[1], model_name, &model_len);
     const int8_t *inputs = read_file(argv[1], "inputs.bin", &inputs_len);
     const int8_t *expected = read_file(argv[1], "expected.bin", &expected_len);
 
     rn_model model;
     rn_status status = rn_model_init(&model, blob, model_len);
-    if (status != RN_OK) { fprintf(stderr, "error: model.rnb: %s\n", rn_status_string(status)); return 1; }
+    if (status != RN_OK) { fprintf(stderr, "error: %s: %s\n", model_name, rn_status_string(status)); return 1; }
 
     rn_tensor_info in, out;
     CHECK(rn_model_input_info(&model, &in) == RN_OK, "input info");

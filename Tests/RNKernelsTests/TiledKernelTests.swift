@@ -284,6 +284,27 @@ import RNTrain
         }
     }
 
+    /// The lane-wise requantization every tiled and blocked epilogue uses (portable twin, any
+    /// CPU) against the scalar function, positive (left) shifts as often as right ones: no golden
+    /// model has a positive shift, so this is where they are checked.
+    @Test func portableLaneRequantizationMatchesScalar() {
+        var rng = SeededRandom(seed: 102)
+        var leftShifts = 0
+        for trial in 0..<4000 {
+            var x = SIMD16<Int32>(), m = x, s = x
+            for i in 0..<16 {
+                x[i] = trial % 4 == 0 ? [Int32.min, Int32.max, -1, 0, 1, 1 << 20, -(1 << 20)][Int.random(in: 0...6, using: &rng)]
+                                      : Int32.random(in: -(1 << 24)...(1 << 24), using: &rng) >> Int32.random(in: 0...24, using: &rng)
+                m[i] = Int.random(in: 0...15, using: &rng) == 0 ? 0 : Int32.random(in: (1 << 30)...Int32.max, using: &rng)
+                s[i] = m[i] == 0 ? 0 : Bool.random(using: &rng) ? Int32.random(in: 1...30, using: &rng) : Int32.random(in: -31...0, using: &rng)
+                if s[i] > 0 { leftShifts += 1 }
+            }
+            let lanes = PortableBlockedInstructions.requantize(x, m, s)
+            for i in 0..<16 { #expect(lanes[i] == multiplyByQuantizedMultiplier(x[i], m[i], s[i]), "trial \(trial) lane \(i)") }
+        }
+        #expect(leftShifts > 20_000)
+    }
+
     /// The vpmuldq requantization against its portable twin and against the scalar function
     /// over random values, multipliers in [2^30, 2^31) or 0 and every shift -31...30.
     @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func requantizeInstructionsMatchPortable() {

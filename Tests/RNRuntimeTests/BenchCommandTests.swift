@@ -22,7 +22,7 @@ import Testing
 
     @Test func textAndErrors() throws {
         let text = try runTool("rn-bench", [model, "--runs", "3"])
-        #expect(text.0 == 0 && text.1.contains("median") && text.1.contains("GMAC/s") && text.1.contains("conv2d_add_"))
+        #expect(text.0 == 0 && text.1.contains("median") && text.1.contains("GMAC/s") && text.1.contains("block0.conv2+block0.add"))
         #expect(try runTool("rn-bench", [model, "--runs", "0"]).0 == 64)
         #expect(try runTool("rn-bench", []).0 == 64)
         let missing = try runTool("rn-bench", ["/no/model.rnb"])

@@ -72,7 +72,7 @@ import RNRuntimeC
         // Sized invoke: the caller's buffer lengths are checked before anything runs.
         var sized = [Int8](repeating: 0, count: 10)
         #expect(cInvokeSized(&model, arena, 1584, input, 431, &sized, 10) == RNStatus.inputSizeMismatch.rawValue)
-        #expect(cInvokeSized(&model, arena, 1584, input, 432, &sized, 9) == RNStatus.modelBufferTooSmall.rawValue)
+        #expect(cInvokeSized(&model, arena, 1584, input, 432, &sized, 9) == RNStatus.outputBufferTooSmall.rawValue)
         #expect(cInvokeSized(&model, arena, 1583, input, 432, &sized, 10) == RNStatus.arenaTooSmall.rawValue)
         #expect(cInvokeSized(&model, arena, 1584, input, 432, &sized, 10) == 0 && sized == output)
         let top = cArgmaxS8(output, 10)

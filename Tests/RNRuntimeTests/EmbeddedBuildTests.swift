@@ -23,7 +23,10 @@ func runScript(_ path: String, _ arguments: [String] = []) throws -> (Int32, Str
     @Test func cProgramLinksAndMatchesGoldens() throws {
         let (status, output) = try runScript("Tools/c-link-test")
         #expect(status == 0, "\(output)")
-        #expect(output.components(separatedBy: "\nOK\n").count - 1 == 4, "\(output)")
+        // Every golden model, layout-1 ones (model-o16hwi4.rnb) included, ran and matched.
+        let goldens = try FileManager.default.subpathsOfDirectory(atPath: Repo.root.appendingPathComponent("Tests/Golden").path)
+            .filter { $0.hasSuffix(".rnb") }
+        #expect(goldens.count == 6 && output.components(separatedBy: "\nOK\n").count - 1 == goldens.count, "\(output)")
         #expect(!output.contains("MISMATCH"))
     }
 

@@ -32,3 +32,21 @@ import RNTrainKernels
         #expect(worst < 1e-4, "max scaled difference \(worst) (kernel: \(GEMMKernel.selected.rawValue))")
     }
 }
+
+/// Work nested in a parallelFor runs inline on its thread (rn-drift's per-image loop calls GEMMs),
+/// and the process-wide thread count is left alone.
+@Suite struct ParallelForTests {
+    @Test func nestedLoopsRunInlineWithoutTouchingTheThreadCount() {
+        let before = TrainThreads.count
+        let lock = NSLock()
+        var sameThread = [Bool]()
+        parallelFor(4) { _ in
+            let outer = pthread_self()
+            var inner: [pthread_t] = []
+            parallelFor(8) { _ in inner.append(pthread_self()) }   // inline: no lock needed
+            lock.lock(); sameThread.append(inner.count == 8 && inner.allSatisfy { pthread_equal($0, outer) != 0 }); lock.unlock()
+        }
+        #expect(sameThread == [true, true, true, true])
+        #expect(TrainThreads.count == before)
+    }
+}

@@ -9,6 +9,7 @@
 //
 // usage: swift run rn-golden [OUTPUT_DIR]      (default Tests/Golden)
 import Foundation
+import RNKernels
 import RNQuantize
 import RNRuntime
 import RNTrain
@@ -18,6 +19,8 @@ struct GoldenCase {
     var graph: ModelGraph
     var inputs: Int
     var seed: UInt64
+    /// What built the graph, for the STAMP.
+    var builder: String
 }
 
 /// A random ResNet-18 exported by the real exporter: folded, calibrated, fused conv2d_add ops.
@@ -29,13 +32,19 @@ func exportedRandom(_ stem: Architecture.Stem, size: Int, seed: UInt64) -> Model
 }
 
 let cases = [
-    GoldenCase(name: "tiny-resnet", graph: SyntheticModelBuilder.tinyResNet(seed: 1), inputs: 4, seed: 11),
+    GoldenCase(name: "tiny-resnet", graph: SyntheticModelBuilder.tinyResNet(seed: 1), inputs: 4, seed: 11,
+               builder: "SyntheticModelBuilder.tinyResNet (seed 1)"),
     GoldenCase(name: "tiny-resnet-gray", graph: SyntheticModelBuilder.tinyResNet(height: 9, width: 7, channels: 1,
                                                                                   stemWidth: 4, classes: 3, seed: 2),
-               inputs: 3, seed: 12),
-    GoldenCase(name: "exported-resnet18-fused", graph: exportedRandom(.cifar, size: 16, seed: 3), inputs: 3, seed: 13),
-    GoldenCase(name: "exported-resnet18-imagenet-stem", graph: exportedRandom(.imagenet, size: 40, seed: 4), inputs: 3, seed: 14),
+               inputs: 3, seed: 12, builder: "SyntheticModelBuilder.tinyResNet (9x7x1, seed 2)"),
+    GoldenCase(name: "exported-resnet18-fused", graph: exportedRandom(.cifar, size: 16, seed: 3), inputs: 3, seed: 13,
+               builder: "Exporter.export of Exporter.randomNetwork (ResNet-18 width 4, CIFAR stem, 16x16x3, seed 3)"),
+    GoldenCase(name: "exported-resnet18-imagenet-stem", graph: exportedRandom(.imagenet, size: 40, seed: 4), inputs: 3, seed: 14,
+               builder: "Exporter.export of Exporter.randomNetwork (ResNet-18 width 4, ImageNet stem, 40x40x3, seed 4)"),
 ]
+
+// The expected outputs come from the spec: every convolution on the reference kernels.
+RNAcceleratedKernels.install(tiled: referenceKernelSet.tiled, blocked: referenceKernelSet.blocked)
 
 let root = URL(fileURLWithPath: CommandLine.arguments.dropFirst().first ?? "Tests/Golden")
 do {
@@ -66,9 +75,10 @@ do {
         try Data(outputs.map { UInt8(bitPattern: $0) }).write(to: dir.appendingPathComponent("expected.bin"))
         let stamp = """
             generator: swift run rn-golden (Tools/rn-golden/main.swift)
-            model: SyntheticModelBuilder, \(c.graph.ops.count) ops, \(bytes.count) bytes, arena \(model.arenaBytes) bytes
+            model: \(c.builder), \(c.graph.ops.count) ops, \(bytes.count) bytes, arena \(model.arenaBytes) bytes
             inputs: \(c.inputs), seed \(c.seed), uint8 pixels through the model's input tables
-            outputs: host RNRuntime (reference kernels)
+            outputs: host RNRuntime, convolutions on the reference kernels (as RN_HOST_KERNELS=reference); fully
+              connected and add on their vectorized twins, pools on the reference
 
             """
         try stamp.write(to: dir.appendingPathComponent("STAMP"), atomically: true, encoding: .utf8)

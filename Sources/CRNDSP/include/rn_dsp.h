@@ -12,7 +12,6 @@
 
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
 #include <arm_acle.h>
-#define RN_DSP_NATIVE 1
 
 /* acc + lo(a) * lo(b) + hi(a) * hi(b): SMLAD. */
 static inline int32_t rn_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad((int32_t)a, (int32_t)b, acc); }
@@ -28,7 +27,6 @@ static inline uint32_t rn_sxtab16_ror8(uint32_t offset, uint32_t x) {
 }
 
 #else
-#define RN_DSP_NATIVE 0
 
 static inline int32_t rn_lane_lo(uint32_t v) { return (int16_t)(uint16_t)(v & 0xFFFF); }
 static inline int32_t rn_lane_hi(uint32_t v) { return (int16_t)(uint16_t)(v >> 16); }

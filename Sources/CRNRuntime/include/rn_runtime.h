@@ -2,7 +2,9 @@
  * rn_runtime.h: the C interface of rn's int8 ResNet runtime.
  *
  * Link: cc main.c libRNRuntime.a   (built by Tools/build-runtime-lib; no Swift runtime, no libc
- * heap: the library never calls malloc, it uses only memcpy/memset/memmove from libc).
+ * heap: the library never calls malloc. It needs only memset, memcpy, memmove, memcmp and the
+ * stack protector (__stack_chk_guard, __stack_chk_fail); on Arm also the __aeabi_mem* helpers and
+ * libgcc. Tools/c-link-test enforces that list).
  *
  * Life cycle, as in TensorFlow Lite Micro:
  *   rn_model model;                                 caller-owned, any storage, RN_MODEL_SIZE bytes
@@ -41,7 +43,7 @@ enum rn_status_code {
     RN_BLOB_MISALIGNED =              2,   /* model bytes are not 16-byte aligned */
     RN_ARENA_TOO_SMALL =              3,   /* arena too small */
     RN_ARENA_MISALIGNED =             4,   /* arena is not 16-byte aligned */
-    RN_MODEL_BUFFER_TOO_SMALL =       5,   /* output buffer too small */
+    RN_OUTPUT_BUFFER_TOO_SMALL =      5,   /* output buffer too small */
     RN_INDEX_OUT_OF_RANGE =           6,   /* index out of range */
     RN_MODEL_NOT_INITIALIZED =        7,   /* rn_model not initialized by rn_model_init */
     RN_INPUT_SIZE_MISMATCH =          8,   /* input size does not match the model's input tensor */
@@ -105,6 +107,9 @@ enum rn_status_code {
     RN_BAD_PREPROCESSING =            103,   /* preprocessing record invalid */
     RN_BAD_OP_NAMES =                 104,   /* op names record does not have one line per op */
 };
+
+/* The first name of RN_OUTPUT_BUFFER_TOO_SMALL, kept for callers written against it. */
+#define RN_MODEL_BUFFER_TOO_SMALL RN_OUTPUT_BUFFER_TOO_SMALL
 
 /* A static, NUL-terminated description of `status` ("unknown status" for other values). */
 const char *rn_status_string(rn_status status);
@@ -198,7 +203,7 @@ rn_status rn_invoke_observed(const rn_model *model, void *arena, size_t arena_le
                              rn_layer_callback callback, void *user);
 
 /* rn_invoke with the caller's buffer sizes checked first: RN_INPUT_SIZE_MISMATCH unless
- * input_len is exactly the input tensor's bytes, RN_MODEL_BUFFER_TOO_SMALL if output_len is less
+ * input_len is exactly the input tensor's bytes, RN_OUTPUT_BUFFER_TOO_SMALL if output_len is less
  * than the output tensor's bytes. */
 rn_status rn_invoke_sized(const rn_model *model, void *arena, size_t arena_len,
                           const int8_t *input, size_t input_len, int8_t *output, size_t output_len);
