@@ -18,6 +18,8 @@ public struct ModelSummary {
         public var arenaOffset: Int
         public var bytes: Int
         public var liveUntil: Int
+        /// The record's parameter slots by FORMAT.md's names (`RNOpKind.paramSlot`).
+        public var params: [(String, JSON)]
     }
 
     public var fileBytes: Int
@@ -45,7 +47,7 @@ public struct ModelSummary {
                          weightBytes: model.weightBytes(op: i),
                          weightLayout: op.kind.hasWeights ? (op.weightLayout == .o16hwi4 ? "o16hwi4" : "ohwi") : nil,
                          arenaOffset: out.arenaOffset, bytes: out.byteCount,
-                         liveUntil: model.lifetime(of: op.output).last)
+                         liveUntil: model.lifetime(of: op.output).last, params: Self.params(op))
         }
         fileBytes = file.fileSize
         macs = layers.reduce(0) { $0 + $1.macs }
@@ -59,6 +61,21 @@ public struct ModelSummary {
         output = model.output
         labels = (0..<output.byteCount).compactMap { file.label($0).map { String(decoding: $0, as: UTF8.self) } }
         provenance = file.metadata(RNBMetadata.provenanceKey).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// Slot values by name: u32 and i32 as numbers, packed bytes as a list of four.
+    static func params(_ op: RNOp) -> [(String, JSON)] {
+        let slots = op.slots
+        return (0..<op.kind.paramSlotCount).map { i in
+            let slot = op.kind.paramSlot(i), raw = slots[i]
+            let value: JSON
+            switch slot.encoding {
+            case .u32: value = .int(Int(raw))
+            case .i32: value = .int(Int(Int32(bitPattern: raw)))
+            case .packedBytes: value = .array((0..<4).map { .int(Int((raw >> (8 * UInt32($0))) & 0xFF)) })
+            }
+            return (String(decoding: slot.name, as: UTF8.self), value)
+        }
     }
 
     func tensorJSON(_ t: RNTensor) -> JSON {
@@ -88,7 +105,7 @@ public struct ModelSummary {
                          ("inputs", .array(l.inputs.map { .int($0) })), ("output", .int(l.output)),
                          ("shape", .array(l.shape.map { .int($0) })), ("macs", .int(l.macs)),
                          ("weight_bytes", .int(l.weightBytes)), ("arena_offset", .int(l.arenaOffset)),
-                         ("bytes", .int(l.bytes)), ("live_until_op", .int(l.liveUntil))]
+                         ("bytes", .int(l.bytes)), ("live_until_op", .int(l.liveUntil)), ("params", .object(l.params))]
                         + (l.weightLayout.map { [("weight_layout", JSON.string($0))] } ?? []))
             })),
         ]

@@ -136,7 +136,7 @@ public enum RNOpKind: UInt8, Sendable {
         switch self {
         case .conv2D, .fullyConnected: return RNConvParams.slot(i)
         case .add: return RNAddParams.slot(i)
-        case .maxPool, .globalAveragePool: return RNParamSlot("unused", .u32)
+        case .maxPool, .globalAveragePool: return RNParamSlot(name: UnsafeRawBufferPointer(start: nil, count: 0), encoding: .u32)
         case .conv2DAdd: return RNConvAddParams.slot(i)
         case .conv2DMaxPool: return RNConvMaxPoolParams.slot(i)
         case .mean: return RNMeanParams.slot(i)
@@ -208,24 +208,50 @@ public struct RNParamSlots: Sendable, Equatable {
     }
 }
 
-/// How one parameter slot is read: unsigned, signed, or four bytes packed in one word.
-public struct RNParamSlot: Sendable {
+/// How one parameter slot is read: its name and whether it is an unsigned word, a signed one,
+/// or four bytes packed in one word.
+public struct RNParamSlot {
     public enum Encoding: UInt8, Sendable { case u32, i32, packedBytes }   // a raw type: no synthesized hash(into:), which would pull in the hasher seed (arc4random_buf)
-    public var name: StaticString
+    /// UTF-8, as FORMAT.md's slot tables name it.
+    public var name: UnsafeRawBufferPointer
     public var encoding: Encoding
-    @inlinable public init(_ name: StaticString, _ encoding: Encoding) {
-        self.name = name
-        self.encoding = encoding
-    }
 }
 
 /// The parameters of one op kind, read from and written to the record's slots: the writer and
-/// every reader go through these, never through slot numbers.
+/// every reader go through these, never through slot numbers. `slotTable` lists the slots in
+/// order as `name:type` words (type `u32`, `i32` or `u8x4`), as FORMAT.md's table for the kind does.
 public protocol RNOpParameters: Sendable {
-    static var slotCount: Int { get }
-    static func slot(_ i: Int) -> RNParamSlot
+    static var slotTable: StaticString { get }
     init(slots: RNParamSlots)
     var slots: RNParamSlots { get }
+}
+
+extension RNOpParameters {
+    /// Slots the kind uses; the rest must be zero.
+    public static var slotCount: Int {
+        var count = 0
+        for byte in UnsafeRawBufferPointer(start: slotTable.utf8Start, count: slotTable.utf8CodeUnitCount) where byte == 0x20 {
+            count += 1
+        }
+        return slotTable.utf8CodeUnitCount == 0 ? 0 : count + 1
+    }
+
+    /// Slot `i` (below `slotCount`) from `slotTable`.
+    public static func slot(_ i: Int) -> RNParamSlot {
+        let table = UnsafeRawBufferPointer(start: slotTable.utf8Start, count: slotTable.utf8CodeUnitCount)
+        var start = 0, index = 0
+        for end in 0...table.count where end == table.count || table[end] == 0x20 {
+            if index == i {
+                var colon = start
+                while table[colon] != 0x3A { colon += 1 }   // ':'
+                let type = table[colon + 1] == 0x69 ? RNParamSlot.Encoding.i32 : table[colon + 2] == 0x38 ? .packedBytes : .u32
+                return RNParamSlot(name: UnsafeRawBufferPointer(rebasing: table[start..<colon]), encoding: type)
+            }
+            index += 1
+            start = end + 1
+        }
+        return RNParamSlot(name: UnsafeRawBufferPointer(start: nil, count: 0), encoding: .u32)
+    }
 }
 
 /// conv2d and fully_connected (and the first five slots of the fused convolutions): constant
@@ -237,16 +263,7 @@ public struct RNConvParams: RNOpParameters, Equatable {
     public enum Slot {
         public static let weightsOffset = 0, weightsSize = 1, biasOffset = 2, multiplierOffset = 3, shiftOffset = 4
     }
-    public static let slotCount = 5
-    public static func slot(_ i: Int) -> RNParamSlot {
-        switch i {
-        case 0: return RNParamSlot("weights_offset", .u32)
-        case 1: return RNParamSlot("weights_size", .u32)
-        case 2: return RNParamSlot("bias_offset", .u32)
-        case 3: return RNParamSlot("multiplier_offset", .u32)
-        default: return RNParamSlot("shift_offset", .u32)
-        }
-    }
+    public static let slotTable: StaticString = "weights_offset:u32 weights_size:u32 bias_offset:u32 multiplier_offset:u32 shift_offset:u32"
     public init(weightsOffset: UInt32, weightsSize: UInt32, biasOffset: UInt32, multiplierOffset: UInt32, shiftOffset: UInt32) {
         self.weightsOffset = weightsOffset; self.weightsSize = weightsSize; self.biasOffset = biasOffset
         self.multiplierOffset = multiplierOffset; self.shiftOffset = shiftOffset
@@ -275,18 +292,7 @@ public struct RNAddParams: RNOpParameters, Equatable {
         public static let leftShift = 0, input0Multiplier = 1, input0Shift = 2, input1Multiplier = 3, input1Shift = 4
         public static let outputMultiplier = 5, outputShift = 6
     }
-    public static let slotCount = 7
-    public static func slot(_ i: Int) -> RNParamSlot {
-        switch i {
-        case 0: return RNParamSlot("left_shift", .i32)
-        case 1: return RNParamSlot("input0_multiplier", .i32)
-        case 2: return RNParamSlot("input0_shift", .i32)
-        case 3: return RNParamSlot("input1_multiplier", .i32)
-        case 4: return RNParamSlot("input1_shift", .i32)
-        case 5: return RNParamSlot("output_multiplier", .i32)
-        default: return RNParamSlot("output_shift", .i32)
-        }
-    }
+    public static let slotTable: StaticString = "left_shift:i32 input0_multiplier:i32 input0_shift:i32 input1_multiplier:i32 input1_shift:i32 output_multiplier:i32 output_shift:i32"
     public init(leftShift: Int32, input0Multiplier: Int32, input0Shift: Int32, input1Multiplier: Int32, input1Shift: Int32,
                 outputMultiplier: Int32, outputShift: Int32) {
         self.leftShift = leftShift
@@ -325,18 +331,7 @@ public struct RNConvAddParams: RNOpParameters, Equatable {
         public static let convZeroPoint = 5, leftShift = 6, convMultiplier = 7, residualMultiplier = 8
         public static let outputMultiplier = 9, packedShifts = 10
     }
-    public static let slotCount = 11
-    public static func slot(_ i: Int) -> RNParamSlot {
-        switch i {
-        case 0..<5: return RNConvParams.slot(i)
-        case 5: return RNParamSlot("conv_zero_point", .i32)
-        case 6: return RNParamSlot("left_shift", .i32)
-        case 7: return RNParamSlot("conv_multiplier", .i32)
-        case 8: return RNParamSlot("residual_multiplier", .i32)
-        case 9: return RNParamSlot("output_multiplier", .i32)
-        default: return RNParamSlot("shifts: conv, residual, output (i8), 0", .packedBytes)
-        }
-    }
+    public static let slotTable: StaticString = "weights_offset:u32 weights_size:u32 bias_offset:u32 multiplier_offset:u32 shift_offset:u32 conv_zero_point:i32 left_shift:i32 conv_multiplier:i32 residual_multiplier:i32 output_multiplier:i32 shifts:u8x4"
     public init(conv: RNConvParams, convZeroPoint: Int32, leftShift: Int32, convMultiplier: Int32, residualMultiplier: Int32,
                 outputMultiplier: Int32, convShift: Int8, residualShift: Int8, outputShift: Int8) {
         self.conv = conv; self.convZeroPoint = convZeroPoint; self.leftShift = leftShift
@@ -378,15 +373,7 @@ public struct RNConvMaxPoolParams: RNOpParameters, Equatable {
     public enum Slot {
         public static let poolKernelAndStride = 5, poolPadding = 6, ringOffset = 7
     }
-    public static let slotCount = 8
-    public static func slot(_ i: Int) -> RNParamSlot {
-        switch i {
-        case 0..<5: return RNConvParams.slot(i)
-        case 5: return RNParamSlot("pool kernel_h, kernel_w, stride_h, stride_w (u8)", .packedBytes)
-        case 6: return RNParamSlot("pool pad_top, pad_left, pad_bottom, pad_right (u8)", .packedBytes)
-        default: return RNParamSlot("ring_offset", .u32)
-        }
-    }
+    public static let slotTable: StaticString = "weights_offset:u32 weights_size:u32 bias_offset:u32 multiplier_offset:u32 shift_offset:u32 pool_kernel_stride:u8x4 pool_padding:u8x4 ring_offset:u32"
     public init(conv: RNConvParams, poolWindow: RNWindow, ringOffset: UInt32) {
         self.conv = conv; self.poolWindow = poolWindow; self.ringOffset = ringOffset
     }
@@ -417,10 +404,7 @@ public struct RNMeanParams: RNOpParameters, Equatable {
     public var multiplier: Int32, shift: Int32
     /// Slot numbers.
     public enum Slot { public static let multiplier = 0, shift = 1 }
-    public static let slotCount = 2
-    public static func slot(_ i: Int) -> RNParamSlot {
-        i == 0 ? RNParamSlot("multiplier", .i32) : RNParamSlot("shift", .i32)
-    }
+    public static let slotTable: StaticString = "multiplier:i32 shift:i32"
     public init(multiplier: Int32, shift: Int32) {
         self.multiplier = multiplier; self.shift = shift
     }

@@ -47,15 +47,18 @@ public enum RNAcceleratedKernels {
 
 /// The reference kernels in both families' slots (`RN_HOST_KERNELS=reference`): every
 /// convolution on the spec, to measure or to bisect, as `RN_REFERENCE_KERNELS` does on devices.
-public let referenceKernelSet = RNKernelSet(
-    name: "reference",
-    tiled: .init(conv2D: { conv2DS8Reference($0, input: $1, weights: $2, requantization: $3, output: $4) },
-                 conv2DAdd: { conv2DAddS8Reference($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }),
-    tiledInstructions: "reference",
-    blocked: .init(conv2D: { conv2DS8Reference($0, input: $1, weights: $2, layout: .o16hwi4, requantization: $3, output: $5) },
-                   conv2DAdd: { conv2DAddS8Reference($0, $1, input: $2, weights: $3, layout: .o16hwi4, requantization: $4,
-                                                     residual: $5, output: $7) }),
-    blockedInstructions: "reference")
+public let referenceKernelSet: RNKernelSet = {
+    func conv(_ layout: RNWeightLayout) -> Conv2DS8Kernel {
+        { conv2DS8Reference($0, input: $1, weights: $2, layout: layout, requantization: $3, output: $4) }
+    }
+    func convAdd(_ layout: RNWeightLayout) -> Conv2DAddS8Kernel {
+        { conv2DAddS8Reference($0, $1, input: $2, weights: $3, layout: layout, requantization: $4, residual: $5, output: $6) }
+    }
+    let (blocked, blockedAdd) = (conv(.o16hwi4), convAdd(.o16hwi4))   // the scratch goes unused
+    return RNKernelSet(name: "reference", tiled: .init(conv2D: conv(.ohwi), conv2DAdd: convAdd(.ohwi)), tiledInstructions: "reference",
+                       blocked: .init(conv2D: { blocked($0, $1, $2, $3, $5) }, conv2DAdd: { blockedAdd($0, $1, $2, $3, $4, $5, $7) }),
+                       blockedInstructions: "reference")
+}()
 
 /// One instruction set's instantiations of the kernel families: the tiled kernels (layout-0
 /// weights) and the blocked ones (layout 1), either possibly absent. Each accelerated module

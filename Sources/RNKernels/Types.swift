@@ -144,22 +144,3 @@ extension RNWindow {
          windowOutputSize(width, kernel: kernelW, stride: strideW, padBefore: padLeft, padAfter: padRight))
     }
 }
-
-/// TFLite int8 MEAN over height and width: the input's H x W values of each channel summed,
-/// the input zero point removed, then requantized by `multiplier` (input_scale / output_scale
-/// adapted by the element count, see `meanS8Reference`) to the output's zero point.
-public struct MeanS8Params: Sendable {
-    public var input: FeatureShape
-    public var inputZeroPoint: Int32
-    public var outputZeroPoint: Int32
-    public var multiplier: QuantizedMultiplier
-    public var activation: ActivationRange
-    @inlinable public init(input: FeatureShape, inputZeroPoint: Int32, outputZeroPoint: Int32,
-                           multiplier: QuantizedMultiplier, activation: ActivationRange) {
-        self.input = input
-        self.inputZeroPoint = inputZeroPoint
-        self.outputZeroPoint = outputZeroPoint
-        self.multiplier = multiplier
-        self.activation = activation
-    }
-}

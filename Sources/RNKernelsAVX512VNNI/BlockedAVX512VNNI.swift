@@ -18,18 +18,3 @@ public enum AVX512VNNIInstructions: BlockedInstructions {
         rn_mbqm_512(x, multiplier, shift)
     }
 }
-
-public func conv2DS8BlockedAVX512VNNI(_ p: Conv2DS8Params, input: UnsafePointer<Int8>, weights: UnsafePointer<Int8>,
-                                      requantization q: PerChannelRequantization, scratch: UnsafeMutableRawPointer,
-                                      output: UnsafeMutablePointer<Int8>) {
-    conv2DS8Blocked(AVX512VNNIInstructions.self, p, input: input, weights: weights, requantization: q, scratch: scratch,
-                    output: output)
-}
-
-public func conv2DAddS8BlockedAVX512VNNI(_ conv: Conv2DS8Params, _ add: AddS8Params, input: UnsafePointer<Int8>,
-                                         weights: UnsafePointer<Int8>, requantization q: PerChannelRequantization,
-                                         residual: UnsafePointer<Int8>, scratch: UnsafeMutableRawPointer,
-                                         output: UnsafeMutablePointer<Int8>) {
-    conv2DAddS8Blocked(AVX512VNNIInstructions.self, conv, add, input: input, weights: weights, requantization: q,
-                       residual: residual, scratch: scratch, output: output)
-}

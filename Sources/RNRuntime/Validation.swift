@@ -33,7 +33,7 @@ extension RNModel {
             guard let ring = ring(op: i) else { continue }
             try rules.forEachTensor(liveAt: i) { t throws(RNError) in
                 let tensor = file.tensor(t)
-                if ring.overlaps(RNArenaRange(offset: tensor.arenaOffset, bytes: tensor.byteCount)) {
+                if ring.offset < tensor.arenaOffset + tensor.byteCount && tensor.arenaOffset < ring.offset + ring.bytes {
                     throw RNError(.planOverlap, index: i, found: t)
                 }
             }

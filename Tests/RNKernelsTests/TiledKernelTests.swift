@@ -119,13 +119,11 @@ import RNTrain
 
     /// The same tiled source compiled with AVX2, and with AVX-VNNI (each skipped on CPUs without it).
     @Test(.enabled(if: rn_cpu_has_avx2_fma() != 0)) func tiledAVX2MatchesReference() {
-        checkTiled({ conv2DS8TiledAVX2($0, input: $1, weights: $2, requantization: $3, output: $4) },
-                   { conv2DAddS8TiledAVX2($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) }, seed: 79)
+        checkTiled(avx2KernelSet.tiled!.conv2D, avx2KernelSet.tiled!.conv2DAdd, seed: 79)
     }
 
     @Test(.enabled(if: rn_cpu_has_avx_vnni() != 0)) func tiledAVXVNNIMatchesReference() {
-        checkTiled({ conv2DS8TiledAVXVNNI($0, input: $1, weights: $2, requantization: $3, output: $4) },
-                   { conv2DAddS8TiledAVXVNNI($0, $1, input: $2, weights: $3, requantization: $4, residual: $5, output: $6) },
+        checkTiled(avxVNNIKernelSet.tiled!.conv2D, avxVNNIKernelSet.tiled!.conv2DAdd,
                    seed: 81)
     }
 
@@ -222,7 +220,7 @@ import RNTrain
             ({ conv2DS8Blocked(PortableBlockedInstructions.self, $0, input: $1, weights: $2, requantization: $3, scratch: $4, output: $5) },
              { conv2DAddS8Blocked(PortableBlockedInstructions.self, $0, $1, input: $2, weights: $3, requantization: $4,
                                   residual: $5, scratch: $6, output: $7) })]
-        if rn_cpu_has_avx512_vnni() != 0 { kernels.append((conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI)) }
+        if rn_cpu_has_avx512_vnni() != 0 { kernels.append((avx512VNNIKernelSet.blocked!.conv2D, avx512VNNIKernelSet.blocked!.conv2DAdd)) }
         for (k, (conv, convAdd)) in kernels.enumerated() {
             checkConv(Self.blocked(conv), seed: 107 + UInt64(k), trials: 24, channels: wide, widths: 1...9, outputs: 50...90)
             checkConvAdd(Self.blocked(convAdd), seed: 109 + UInt64(k), trials: 12, channels: wide, widths: 1...9, outputs: 50...90)
@@ -249,12 +247,12 @@ import RNTrain
 
     /// The portable blocked source compiled with AVX2 (skipped on CPUs without it).
     @Test(.enabled(if: rn_cpu_has_avx2_fma() != 0)) func blockedAVX2MatchesReference() {
-        checkBlocked(conv2DS8BlockedAVX2, conv2DAddS8BlockedAVX2, seed: 111)
+        checkBlocked(avx2KernelSet.blocked!.conv2D, avx2KernelSet.blocked!.conv2DAdd, seed: 111)
     }
 
     /// The same blocked source with vpdpbusd (skipped on CPUs without AVX512-VNNI).
     @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func blockedAVX512VNNIMatchesReference() {
-        checkBlocked(conv2DS8BlockedAVX512VNNI, conv2DAddS8BlockedAVX512VNNI, seed: 97)
+        checkBlocked(avx512VNNIKernelSet.blocked!.conv2D, avx512VNNIKernelSet.blocked!.conv2DAdd, seed: 97)
     }
 
     /// The instruction against its portable twin and the plain sum, on random bytes and the

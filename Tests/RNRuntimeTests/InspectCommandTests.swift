@@ -34,6 +34,10 @@ func runTool(_ name: String, _ arguments: [String], stdin: String? = nil,
         }
         let layers = try #require(json["layers"] as? [[String: Any]])
         #expect(layers.count == 11)
+        // Each layer's parameter slots by FORMAT.md's names: op 4 is an add (TFLite's left shift 20).
+        let add = try #require(layers[4]["params"] as? [String: Any])
+        #expect(layers[4]["kind"] as? String == "add" && add.count == 7 && add["left_shift"] as? Int == 20)
+        #expect((layers[1]["params"] as? [String: Any])?.isEmpty == true)   // max_pool has none
         #expect(layers.compactMap { $0["macs"] as? Int }.reduce(0, +) == json["macs"] as? Int)
         #expect(json["macs"] as? Int == 104_992 && json["arena_bytes"] as? Int == 1584)
         let input = try #require(json["input"] as? [String: Any])

@@ -13,9 +13,8 @@ import RNTrain
     func mean(_ input: [Int8], height: Int, width: Int, channels: Int, inputZeroPoint: Int32, outputZeroPoint: Int32,
               _ m: QuantizedMultiplier) -> [Int8] {
         var out = [Int8](repeating: 0, count: channels)
-        let p = MeanS8Params(input: .init(height: height, width: width, channels: channels), inputZeroPoint: inputZeroPoint,
-                             outputZeroPoint: outputZeroPoint, multiplier: m, activation: .none)
-        meanS8Reference(p, input: input, output: &out)
+        meanS8Reference(input: input, shape: .init(height: height, width: width, channels: channels), inputZeroPoint: inputZeroPoint,
+                        multiplier: m, outputZeroPoint: outputZeroPoint, activation: .none, output: &out)
         return out
     }
 

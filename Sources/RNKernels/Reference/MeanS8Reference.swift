@@ -13,15 +13,16 @@ import RNFormat
 /// of two. Worked: input_scale = output_scale, zero points 0, n = 3 values (3, 4, 6) of one channel:
 /// (multiplier0, shift0) = (2^30, 1), k = 1, multiplier = 2^31 / 3 = 715827882, shift = 0;
 /// sum 13, MBQM(13, 715827882, 0) = round(13 * 0.33333) = 4 (13/3 = 4.33).
-/// - input:  (H, W, C), int8.
-/// - output: (C), int8.
-public func meanS8Reference(_ p: MeanS8Params, input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>) {
-    let n = p.input.height * p.input.width, c = p.input.channels
-    let offset = p.inputZeroPoint &* Int32(truncatingIfNeeded: n)
+/// - input:  (H, W, C), int8, zero point `inputZeroPoint`.
+/// - output: (C), int8, zero point `outputZeroPoint`.
+public func meanS8Reference(input: UnsafePointer<Int8>, shape: FeatureShape, inputZeroPoint: Int32, multiplier: QuantizedMultiplier,
+                            outputZeroPoint: Int32, activation: ActivationRange, output: UnsafeMutablePointer<Int8>) {
+    let n = shape.height * shape.width, c = shape.channels
+    let offset = inputZeroPoint &* Int32(truncatingIfNeeded: n)
     for ch in 0..<c {
         var sum: Int32 = 0
         for i in 0..<n { sum &+= Int32(input[i * c + ch]) }
-        let scaled = requantize(sum &- offset, by: p.multiplier) &+ p.outputZeroPoint
-        output[ch] = Int8(truncatingIfNeeded: p.activation.clamp(scaled))
+        let scaled = requantize(sum &- offset, by: multiplier) &+ outputZeroPoint
+        output[ch] = Int8(truncatingIfNeeded: activation.clamp(scaled))
     }
 }

@@ -5,18 +5,16 @@ import RNKernels
 /// may overwrite either input (`RNOpKind.mayRunInPlace`).
 struct AddOp: RNOpImplementation {
     let record: RNOpRecordView
-    let params: AddS8Params
 
-    init(_ record: RNOpRecordView) {
-        self.record = record
+    init(_ record: RNOpRecordView) { self.record = record }
+
+    var params: AddS8Params {
         let p = record.op.params(RNAddParams.self)
-        params = AddS8Params(count: record.output.byteCount, input0ZeroPoint: record.input.zeroPoint,
-                             input1ZeroPoint: record.input1.zeroPoint, outputZeroPoint: record.output.zeroPoint,
-                             leftShift: p.leftShift,
-                             input0: QuantizedMultiplier(p.input0Multiplier, p.input0Shift),
-                             input1: QuantizedMultiplier(p.input1Multiplier, p.input1Shift),
-                             output: QuantizedMultiplier(p.outputMultiplier, p.outputShift),
-                             activation: record.activation)
+        return AddS8Params(count: record.output.byteCount, input0ZeroPoint: record.input.zeroPoint,
+                           input1ZeroPoint: record.input1.zeroPoint, outputZeroPoint: record.output.zeroPoint,
+                           leftShift: p.leftShift, input0: QuantizedMultiplier(p.input0Multiplier, p.input0Shift),
+                           input1: QuantizedMultiplier(p.input1Multiplier, p.input1Shift),
+                           output: QuantizedMultiplier(p.outputMultiplier, p.outputShift), activation: record.activation)
     }
 
     func validate() throws(RNError) {

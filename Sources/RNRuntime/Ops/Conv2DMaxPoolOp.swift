@@ -4,23 +4,19 @@ import RNKernels
 /// conv2d_max_pool: a convolution (clamped by the op's range, quantized like the output)
 /// streamed row by row into the max pool after it, `pool kernel_h` convolution rows at a time in
 /// a ring in the activation arena (FORMAT.md, op kind 7).
-public struct Conv2DMaxPoolOp: RNOpImplementation {
+public struct Conv2DMaxPoolOp: ConvolutionOp {
     let record: RNOpRecordView
-    let weights: OpWeights
-    let params: RNConvMaxPoolParams
-    /// The unstored convolution.
-    let conv: Conv2DS8Params
-    let pool: PoolS8Params
+    var params: RNConvMaxPoolParams { record.op.params(RNConvMaxPoolParams.self) }
+    /// The unstored convolution, of the op's window over the input, quantized like the output.
+    var conv: Conv2DS8Params {
+        record.convolution(outputSize: record.op.window.outputSize(height: record.input.height, width: record.input.width),
+                           outputZeroPoint: record.output.zeroPoint, activation: record.activation)
+    }
 
-    init(_ record: RNOpRecordView) {
-        self.record = record
-        weights = OpWeights(record)
-        let p = record.op.params(RNConvMaxPoolParams.self), input = record.input, out = record.output
-        params = p
-        let size = record.op.window.outputSize(height: input.height, width: input.width)
-        conv = record.convolution(outputHeight: size.height, outputWidth: size.width, outputZeroPoint: out.zeroPoint,
-                                  activation: record.activation)
-        pool = PoolS8Params(input: conv.output, output: out.featureShape, window: p.poolWindow, activation: .none)
+    init(_ record: RNOpRecordView) { self.record = record }
+
+    var pool: PoolS8Params {
+        PoolS8Params(input: conv.output, output: record.output.featureShape, window: params.poolWindow, activation: .none)
     }
 
     /// Bytes of the ring: `pool kernel_h` rows of the convolution (`conv2DMaxPoolS8ScratchByteCount`),
@@ -30,9 +26,8 @@ public struct Conv2DMaxPoolOp: RNOpImplementation {
     }
 
     var ring: RNArenaRange? {
-        RNArenaRange(offset: Int(bitPattern: UInt(params.ringOffset)),
-                     bytes: Self.ringBytes(convolutionWidth: conv.output.width, channels: conv.output.channels,
-                                           poolKernelH: pool.window.kernelH))
+        (Int(bitPattern: UInt(params.ringOffset)),
+         Self.ringBytes(convolutionWidth: conv.output.width, channels: conv.output.channels, poolKernelH: pool.window.kernelH))
     }
 
     func validate() throws(RNError) {
@@ -54,12 +49,10 @@ public struct Conv2DMaxPoolOp: RNOpImplementation {
         }
     }
 
-    var macs: Int { conv.macs }
-    var weightBytes: Int { weights.byteCount }
-
     func run(_ arena: RNArenaView) {
-        conv2DMaxPoolS8(conv, pool, input: arena.data(record.input), weights: weights.values, layout: weights.layout,
-                        requantization: weights.requantization, scratch: arena.bytes(ring!),
+        let w = weights
+        conv2DMaxPoolS8(conv, pool, input: arena.data(record.input), weights: w.values, layout: w.layout,
+                        requantization: w.requantization, scratch: arena.bytes(at: ring!),
                         kernelScratch: arena.kernelScratch, output: arena.output)
     }
 }

@@ -2,17 +2,13 @@ import RNFormat
 import RNKernels
 
 /// conv2d: `conv2DS8` over the input, weights in layout 0 or 1 (FORMAT.md, op kind 1).
-struct Conv2DOp: RNOpImplementation {
+struct Conv2DOp: ConvolutionOp {
     let record: RNOpRecordView
-    let weights: OpWeights
     let conv: Conv2DS8Params
 
     init(_ record: RNOpRecordView) {
         self.record = record
-        weights = OpWeights(record)
-        let out = record.output
-        conv = record.convolution(outputHeight: out.height, outputWidth: out.width, outputZeroPoint: out.zeroPoint,
-                                  activation: record.activation)
+        conv = record.convolution(outputZeroPoint: record.output.zeroPoint, activation: record.activation)
     }
 
     func validate() throws(RNError) {
@@ -22,11 +18,9 @@ struct Conv2DOp: RNOpImplementation {
         try weights.validate(convolution: conv)
     }
 
-    var macs: Int { conv.macs }
-    var weightBytes: Int { weights.byteCount }
-
     func run(_ arena: RNArenaView) {
-        conv2DS8(conv, input: arena.data(record.input), weights: weights.values, layout: weights.layout,
-                 requantization: weights.requantization, scratch: arena.kernelScratch, output: arena.output)
+        let w = weights
+        conv2DS8(conv, input: arena.data(record.input), weights: w.values, layout: w.layout,
+                 requantization: w.requantization, scratch: arena.kernelScratch, output: arena.output)
     }
 }

@@ -9,12 +9,8 @@ struct GlobalAveragePoolOp: RNOpImplementation {
     init(_ record: RNOpRecordView) { self.record = record }
 
     func validate() throws(RNError) {
-        try record.checkFeatureMap(record.op.input0)
-        let input = record.input, output = record.output
-        guard output.innermost == input.channels, output.byteCount == input.channels else {
-            throw record.error(.channelMismatch, found: output.innermost, limit: input.channels)
-        }
-        try record.checkSameQuantization(input, output)
+        try record.checkChannelReduction()
+        try record.checkSameQuantization(record.input, record.output)
     }
 
     func run(_ arena: RNArenaView) {

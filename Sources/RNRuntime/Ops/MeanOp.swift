@@ -6,30 +6,25 @@ import RNKernels
 /// Keras' GlobalAveragePooling2D becomes in an int8 `.tflite`.
 struct MeanOp: RNOpImplementation {
     let record: RNOpRecordView
-    let params: MeanS8Params
-
-    init(_ record: RNOpRecordView) {
-        self.record = record
+    var multiplier: QuantizedMultiplier {
         let p = record.op.params(RNMeanParams.self)
-        params = MeanS8Params(input: record.input.featureShape, inputZeroPoint: record.input.zeroPoint,
-                              outputZeroPoint: record.output.zeroPoint,
-                              multiplier: QuantizedMultiplier(p.multiplier, p.shift), activation: record.activation)
+        return QuantizedMultiplier(p.multiplier, p.shift)
     }
 
+    init(_ record: RNOpRecordView) { self.record = record }
+
     func validate() throws(RNError) {
-        try record.checkFeatureMap(record.op.input0)
-        let input = record.input, output = record.output
-        guard output.innermost == input.channels, output.byteCount == input.channels else {
-            throw record.error(.channelMismatch, found: output.innermost, limit: input.channels)
-        }
+        try record.checkChannelReduction()
         // The adapted mantissa may lie below 2^30 (TFLite divides it by the element count); it
         // must be positive, or 0 with shift 0.
-        let m = params.multiplier
+        let m = multiplier
         guard m.multiplier.raw >= 0, m.multiplier.raw != 0 || m.shift.raw == 0 else { throw record.error(.badMultiplier) }
         guard m.shift.raw >= -31, m.shift.raw <= 30 else { throw record.error(.badShift, found: Int(m.shift.raw)) }
     }
 
     func run(_ arena: RNArenaView) {
-        meanS8Reference(params, input: arena.data(record.input), output: arena.output)
+        meanS8Reference(input: arena.data(record.input), shape: record.input.featureShape, inputZeroPoint: record.input.zeroPoint,
+                        multiplier: multiplier, outputZeroPoint: record.output.zeroPoint, activation: record.activation,
+                        output: arena.output)
     }
 }

@@ -41,7 +41,6 @@ protocol RNOpVisitor {
 
 extension RNModel {
     /// The registration point: op `index` decoded as its kind's implementation, handed to `visitor`.
-    @inline(__always)
     func visit<V: RNOpVisitor>(op index: Int, _ visitor: V) throws(RNError) -> V.Result {
         let record = RNOpRecordView(model: self, index: index)
         switch record.op.kind {
@@ -59,18 +58,8 @@ extension RNModel {
 
 // MARK: - What op files share
 
-/// A byte range of the arena, 16-byte aligned.
-public struct RNArenaRange: Sendable, Equatable {
-    public var offset: Int
-    public var bytes: Int
-    @inlinable public init(offset: Int, bytes: Int) {
-        self.offset = offset
-        self.bytes = bytes
-    }
-    @inlinable func overlaps(_ other: RNArenaRange) -> Bool {
-        offset < other.offset + other.bytes && other.offset < offset + bytes
-    }
-}
+/// A byte range of the arena (offset and bytes, 16-byte aligned).
+public typealias RNArenaRange = (offset: Int, bytes: Int)
 
 /// One op record with the model it belongs to: the tensors, constants and error index op files use.
 struct RNOpRecordView {
@@ -115,6 +104,14 @@ struct RNOpRecordView {
         guard oh == output.height, ow == output.width else { throw error(.badOutputShape, found: output.height, limit: oh) }
     }
 
+    /// A reduction over height and width: a rank-4 input, an output of its C channels, C innermost.
+    func checkChannelReduction() throws(RNError) {
+        try checkFeatureMap(op.input0)
+        guard output.innermost == input.channels, output.byteCount == input.channels else {
+            throw error(.channelMismatch, found: output.innermost, limit: input.channels)
+        }
+    }
+
     func checkSameQuantization(_ a: RNTensor, _ b: RNTensor) throws(RNError) {
         guard a.scale == b.scale, a.zeroPoint == b.zeroPoint else { throw error(.quantizationMismatch) }
     }
@@ -139,7 +136,7 @@ struct RNArenaView {
     func data(_ t: RNTensor) -> UnsafePointer<Int8> {
         UnsafePointer((base + t.arenaOffset).assumingMemoryBound(to: Int8.self))
     }
-    func bytes(_ range: RNArenaRange) -> UnsafeMutablePointer<Int8> {
+    func bytes(at range: RNArenaRange) -> UnsafeMutablePointer<Int8> {
         (base + range.offset).assumingMemoryBound(to: Int8.self)
     }
 }

@@ -97,13 +97,28 @@ struct OpWeights {
     }
 }
 
+/// conv2d, conv2d_add and conv2d_max_pool: a convolution over the op's input with its weights.
+protocol ConvolutionOp: RNOpImplementation {
+    var record: RNOpRecordView { get }
+    /// The convolution's shapes and quantization (for the fused kinds, of its unstored result).
+    var conv: Conv2DS8Params { get }
+}
+
+extension ConvolutionOp {
+    var weights: OpWeights { OpWeights(record) }
+    var macs: Int { conv.macs }
+    var weightBytes: Int { weights.byteCount }
+}
+
 extension RNOpRecordView {
-    /// The convolution of conv2d, conv2d_add and conv2d_max_pool over this op's input: the op's
-    /// window, output channels, input zero point, and the given output size, zero point and clamp.
-    func convolution(outputHeight: Int, outputWidth: Int, outputZeroPoint: Int32, activation: ActivationRange) -> Conv2DS8Params {
-        Conv2DS8Params(input: input.featureShape,
-                       output: FeatureShape(height: outputHeight, width: outputWidth, channels: output.channels),
-                       window: op.window, inputZeroPoint: input.zeroPoint, outputZeroPoint: outputZeroPoint,
-                       activation: activation)
+    /// The convolution over this op's input: the op's window, output channels and input zero
+    /// point, with the given output size (the output's by default), zero point and clamp.
+    func convolution(outputSize: (height: Int, width: Int)? = nil, outputZeroPoint: Int32,
+                     activation: ActivationRange) -> Conv2DS8Params {
+        let size = outputSize ?? (output.height, output.width)
+        return Conv2DS8Params(input: input.featureShape,
+                              output: FeatureShape(height: size.height, width: size.width, channels: output.channels),
+                              window: op.window, inputZeroPoint: input.zeroPoint, outputZeroPoint: outputZeroPoint,
+                              activation: activation)
     }
 }
