@@ -260,11 +260,9 @@ extension PixelPipeline {
     init(model: RNModel) {
         let input = model.input
         self.init(width: input.width, height: input.height, channels: input.channels)
-        if let record = model.file.metadata(RNBMetadata.preprocessingKey), let p = record.baseAddress {
-            bgr = p.load(fromByteOffset: 1, as: UInt8.self) == 1
-            if p.load(fromByteOffset: 2, as: UInt8.self) == 1 {
-                resize = .shorterSideThenCrop(shorter: Int(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            }
+        if let p = model.file.preprocessing {
+            bgr = p.channelOrder == .bgr
+            if p.resizeMode == .shorterSideThenCenterCrop { resize = .shorterSideThenCrop(shorter: p.resizeHeight) }
         }
     }
 }

@@ -50,6 +50,7 @@ import RNRuntime
         let provenance = String(decoding: file.metadata(RNBMetadata.provenanceKey)!, as: UTF8.self)
         #expect(provenance.contains("generator=SyntheticModelBuilder"))
         #expect(file.metadata(RNBMetadata.preprocessingKey)?.count == RNBPreprocessing.size)
+        #expect(file.preprocessing != nil && file.preprocessing == graph.preprocessing?.record)   // the typed record round-trips
     }
 
     @Test func plannerSharesMemoryAndAddsInPlace() throws {
