@@ -64,22 +64,17 @@ public let referenceKernelSet: RNKernelSet = {
 /// weights) and the blocked ones (layout 1), either possibly absent. Each accelerated module
 /// exports one; RNHostKernels registers them in its ladder.
 public struct RNKernelSet: Sendable {
-    public struct Tiled: Sendable {
-        public var conv2D: Conv2DS8Kernel
-        public var conv2DAdd: Conv2DAddS8Kernel
-        public init(conv2D: @escaping Conv2DS8Kernel, conv2DAdd: @escaping Conv2DAddS8Kernel) {
+    /// One family's two kernels: the convolution and the convolution fused with its residual add.
+    public struct Family<Conv: Sendable, ConvAdd: Sendable>: Sendable {
+        public var conv2D: Conv
+        public var conv2DAdd: ConvAdd
+        public init(conv2D: Conv, conv2DAdd: ConvAdd) {
             self.conv2D = conv2D
             self.conv2DAdd = conv2DAdd
         }
     }
-    public struct Blocked: Sendable {
-        public var conv2D: Conv2DBlockedS8Kernel
-        public var conv2DAdd: Conv2DAddBlockedS8Kernel
-        public init(conv2D: @escaping Conv2DBlockedS8Kernel, conv2DAdd: @escaping Conv2DAddBlockedS8Kernel) {
-            self.conv2D = conv2D
-            self.conv2DAdd = conv2DAdd
-        }
-    }
+    public typealias Tiled = Family<Conv2DS8Kernel, Conv2DAddS8Kernel>
+    public typealias Blocked = Family<Conv2DBlockedS8Kernel, Conv2DAddBlockedS8Kernel>
     /// The `RN_HOST_KERNELS` value that caps the choice at this set, e.g. "avx2".
     public var name: String
     /// What each family computes with, for reports: "AVX2 (vpmaddwd)".
