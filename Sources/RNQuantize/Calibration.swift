@@ -46,9 +46,9 @@ public struct Calibrator {
     /// `indices` selects the calibration images.
     public func ranges(_ data: ImageDataset, indices: [Int], method: CalibrationMethod) throws -> [RealRange] {
         guard !indices.isEmpty else { throw ExportError("calibration: no images") }
-        let a = model.architecture
-        guard data.height == a.inputHeight, data.width == a.inputWidth, data.channels == a.inputChannels else {
-            throw ExportError("calibration data is \(data.height)x\(data.width)x\(data.channels), the model takes \(a.inputHeight)x\(a.inputWidth)x\(a.inputChannels)")
+        let a = model.input
+        guard data.height == a.height, data.width == a.width, data.channels == a.channels else {
+            throw ExportError("calibration data is \(data.height)x\(data.width)x\(data.channels), the model takes \(a.height)x\(a.width)x\(a.channels)")
         }
         let tensors = model.ops.count + 1
         var low = [Float](repeating: .infinity, count: tensors), high = [Float](repeating: -.infinity, count: tensors)

@@ -15,6 +15,8 @@ public struct ExportOptions {
     public var fuseStemPool = true
     /// How convolution weights are arranged in the file (layout 1 for the blocked kernels).
     public var weightLayout = RNWeightLayout.ohwi
+    /// Preprocessing: resize the shorter side to this, then center-crop (see `Quantizer`).
+    public var resizeShorterSide: Int? = nil
     public init(method: CalibrationMethod = .mse, calibrationCount: Int = 500, biasCorrection: Bool = false,
                 fuseResidualAdds: Bool = true, fuseStemPool: Bool = true, weightLayout: RNWeightLayout = .ohwi) {
         self.fuseStemPool = fuseStemPool
@@ -49,13 +51,19 @@ public enum Exporter {
         guard data.classNames.count == a.classes || data.classNames.isEmpty else {
             throw ExportError("calibration data has \(data.classNames.count) classes, the model \(a.classes)")
         }
-        let folded = try FoldedModel(net, info: info)
+        return try export(try FoldedModel(net, info: info), calibration: data, options: options, provenance: provenance)
+    }
+
+    /// Calibrates, quantises, plans and writes a folded float model (from `.rnf` or ONNX).
+    public static func export(_ folded: FoldedModel, calibration data: ImageDataset, options: ExportOptions,
+                              provenance: [(String, String)] = []) throws -> ExportResult {
         let calibrator = Calibrator(model: folded)
         let indices = calibrationIndices(data, count: options.calibrationCount)
         let ranges = try calibrator.ranges(data, indices: indices, method: options.method)
         var quantizer = Quantizer(model: folded, ranges: ranges)
         quantizer.fuseResidualAdds = options.fuseResidualAdds
         quantizer.fuseStemPool = options.fuseStemPool
+        quantizer.resizeShorterSide = options.resizeShorterSide
         if options.biasCorrection {
             quantizer.meanPatches = meanPatches(folded, calibrator: calibrator, data: data, indices: indices)
         }

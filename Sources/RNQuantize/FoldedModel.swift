@@ -44,8 +44,21 @@ public struct FoldedModel {
     public private(set) var names: [String] = []
     /// A float convolution layer per conv op, holding its folded weights.
     var convolutions: [Int: Conv2D] = [:]
-    public let architecture: Architecture
+    /// The input image: height, width and channels (NHWC).
+    public let input: (height: Int, width: Int, channels: Int)
     public let info: CheckpointInfo
+
+    /// A folded model from ops already folded elsewhere (the ONNX importer), checked for order.
+    public init(ops: [Op], names: [String], input: (height: Int, width: Int, channels: Int), info: CheckpointInfo) throws {
+        self.input = input
+        self.info = info
+        for (i, op) in ops.enumerated() where op.inputs.contains(where: { $0 > i }) {
+            throw ExportError("\(names[i]): reads a tensor computed later")
+        }
+        self.ops = ops
+        self.names = names
+        buildConvolutions()
+    }
 
     /// Folds `net` (eval mode): for each conv followed by batch norm with running mean m,
     /// variance v, gamma g and beta b, per output channel c:
@@ -53,7 +66,8 @@ public struct FoldedModel {
     /// Projection shortcuts are emitted before the block's convolutions, so the block input can
     /// die early; plain blocks fuse their output ReLU into the second convolution.
     public init(_ net: ResNet, info: CheckpointInfo) throws {
-        architecture = net.architecture
+        let a = net.architecture
+        input = (a.inputHeight, a.inputWidth, a.inputChannels)
         self.info = info
         var current = 0
         func emit(_ op: Op, _ name: String) -> Int {
@@ -94,8 +108,13 @@ public struct FoldedModel {
             throw ExportError("fc: weights are not finite")
         }
         _ = emit(.fullyConnected(input: current, weights: fc.weight.value, bias: fc.bias.value, outputs: fc.outFeatures), "fc")
+        buildConvolutions()
+    }
+
+    /// A float convolution layer per conv op, to run the folded weights.
+    mutating func buildConvolutions() {
         var seed = SeededRandom(seed: 0)
-        var channels = [architecture.inputChannels]
+        var channels = [input.channels]
         for (i, op) in ops.enumerated() {
             switch op {
             case let .conv(input, weights, _, outChannels, kernel, stride, padding, _):

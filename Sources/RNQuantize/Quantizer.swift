@@ -28,6 +28,9 @@ public struct Quantizer {
     /// Stream a convolution into the max pool that alone reads it (conv2d_max_pool), so that the
     /// ImageNet stem's full-resolution output never exists.
     public var fuseStemPool = true
+    /// Preprocessing: resize the shorter side to this, then center-crop to the input (torchvision's
+    /// Resize + CenterCrop); nil stretches to the input size.
+    public var resizeShorterSide: Int? = nil
 
     public init(model: FoldedModel, ranges: [RealRange]) {
         self.model = model
@@ -53,11 +56,14 @@ public struct Quantizer {
     }
 
     public func graph(provenance: [(String, String)] = []) throws -> ModelGraph {
-        let a = model.architecture
+        let a = model.input
         let inputQuant = affineQuantization(ranges[0])
-        let pre = Preprocessing(channels: a.inputChannels, resizeHeight: a.inputHeight, resizeWidth: a.inputWidth,
+        var pre = Preprocessing(channels: a.channels, resizeHeight: a.height, resizeWidth: a.width,
                                 mean: model.info.mean, std: model.info.std)
-        var graph = ModelGraph(input: .init(shape: [1, a.inputHeight, a.inputWidth, a.inputChannels],
+        if let shorter = resizeShorterSide {
+            (pre.resizeMode, pre.resizeHeight, pre.resizeWidth) = (.shorterSideThenCenterCrop, shorter, shorter)
+        }
+        var graph = ModelGraph(input: .init(shape: [1, a.height, a.width, a.channels],
                                             scale: inputQuant.scale, zeroPoint: inputQuant.zeroPoint),
                                inputTable: pre.inputTable(scale: inputQuant.scale, zeroPoint: inputQuant.zeroPoint))
         graph.preprocessing = pre
