@@ -9,8 +9,8 @@ import RNTrain
 public enum ExportCommand {
     public static let spec = CommandSpec(
         name: "rn-export",
-        overview: "Quantize a float .rnf model to an int8 .rnb (batch norm folded, calibrated, arena planned).",
-        arguments: [("model.rnf", "The trained float model (omit with --random).")],
+        overview: "Quantize a float .rnf or ONNX model to an int8 .rnb (batch norm folded, calibrated, arena planned).",
+        arguments: [("model.rnf|model.onnx", "The float model: rn-train's, or a float ONNX graph (omit with --random).")],
         minimumPositionals: 0, maximumPositionals: 1,
         options: [
             OptionSpec(["--calib"], value: "path|fashion-mnist", help: "Calibration images: training split of this data set."),
@@ -28,7 +28,12 @@ public enum ExportCommand {
             OptionSpec(["--arch"], value: "name", help: "With --random: resnet18, resnet34, plain18, plain34."),
             OptionSpec(["--width"], value: "n", help: "With --random: first-stage channels (default 64)."),
             OptionSpec(["--stem"], value: "cifar|imagenet", help: "With --random: default cifar up to 64x64 input, else imagenet."),
-            OptionSpec(["--input"], value: "HxWxC", help: "With --random: input shape, e.g. 32x32x3."),
+            OptionSpec(["--input"], value: "HxWxC", help: "With --random, or ONNX with a symbolic input: input shape, e.g. 32x32x3."),
+            OptionSpec(["--mean"], value: "R,G,B", help: "ONNX: per-channel mean on pixel/255 (default ImageNet's 0.485,0.456,0.406; gray 0.5)."),
+            OptionSpec(["--std"], value: "R,G,B", help: "ONNX: per-channel std on pixel/255 (default ImageNet's 0.229,0.224,0.225; gray 0.5)."),
+            OptionSpec(["--resize"], value: "n", help: "ONNX: resize images' shorter side to n, then center-crop to the input (torchvision Resize + CenterCrop)."),
+            OptionSpec(["--crop"], value: "n", help: "ONNX: the center crop, n x n: the input size when the graph's is symbolic."),
+            OptionSpec(["--labels"], value: "file", help: "ONNX: class names, one per line."),
             OptionSpec(["--classes"], value: "k", help: "With --random: number of classes."),
             OptionSpec(["--seed"], value: "s", help: "With --random: weight seed (default 1)."),
         ])
@@ -52,8 +57,13 @@ public enum ExportCommand {
                                     weightLayout: layout)
         do {
             let start = Date()
-            var net: ResNet, info: CheckpointInfo, calibration: ImageDataset, source: String
-            if args.flag("--random") {
+            var net: ResNet? = nil, folded: FoldedModel? = nil, info: CheckpointInfo, calibration: ImageDataset, source: String
+            if let path = args.positionals.first, path.lowercased().hasSuffix(".onnx") {
+                guard let calib = args.value("--calib") else { usageError("missing --calib path|fashion-mnist", command: name) }
+                calibration = try loadTrainingData(calib).train
+                let imported = try importONNX(path, args: args, calibration: calibration)
+                (folded, info, source) = (imported, imported.info, path)
+            } else if args.flag("--random") {
                 guard args.positionals.isEmpty else { usageError("--random takes no model file", command: name) }
                 guard let archName = args.value("--arch"), let kind = Architecture.Kind(rawValue: archName) else {
                     usageError("--random needs --arch resnet18|resnet34|plain18|plain34", command: name)
@@ -71,17 +81,24 @@ public enum ExportCommand {
                 let seed = UInt64(args.int("--seed", default: 1, in: 0...Int(Int32.max), command: name))
                 let arch = Architecture(kind: kind, width: width, stem: stem, inputHeight: dims.0, inputWidth: dims.1,
                                         inputChannels: dims.2, classes: classes)
-                (net, info, calibration) = Exporter.randomNetwork(arch, seed: seed)
+                let random = Exporter.randomNetwork(arch, seed: seed)
+                (net, info, calibration) = (random.0, random.1, random.2)
                 source = "random \(kind.rawValue) width \(width) \(stem.rawValue) stem \(shape), seed \(seed)"
             } else {
                 guard let path = args.positionals.first else { usageError("missing <model.rnf> (or --random)", command: name) }
                 guard let calib = args.value("--calib") else { usageError("missing --calib path|fashion-mnist", command: name) }
-                (net, info) = try RNF.read(path)
+                let read = try RNF.read(path)
+                (net, info) = (read.0, read.1)
                 calibration = try loadTrainingData(calib).train
                 source = path
             }
-            let result = try Exporter.export(net, info: info, calibration: calibration, options: options,
-                                             provenance: [("generator", "rn-export"), ("source", source)])
+            let provenance = [("generator", "rn-export"), ("source", source)]
+            var exportOptions = options
+            exportOptions.resizeShorterSide = folded == nil ? nil : args.value("--resize").map { _ in
+                args.int("--resize", default: 0, in: 1...65535, command: name)
+            }
+            let result = try net.map { try Exporter.export($0, info: info, calibration: calibration, options: exportOptions, provenance: provenance) }
+                ?? Exporter.export(folded!, calibration: calibration, options: exportOptions, provenance: provenance)
             try Data(result.bytes).write(to: URL(fileURLWithPath: output), options: .atomic)
             let buffer = try ModelBuffer(result.bytes)
             if let header = args.value("--c-header") {
@@ -93,8 +110,9 @@ public enum ExportCommand {
             var comparison: AccuracyComparison?
             if let evaluate = args.value("--evaluate") {
                 let limit = args.int("--evaluate-count", default: Int.max, in: 1...Int.max, command: name)
-                comparison = try compareAccuracy(net: net, info: info, model: buffer.model,
-                                                 data: try loadTrainingData(evaluate).test.prefix(limit))
+                let data = try loadTrainingData(evaluate).test.prefix(limit)
+                comparison = try net.map { try compareAccuracy(net: $0, info: info, model: buffer.model, data: data) }
+                    ?? compareAccuracy(folded: folded!, model: buffer.model, data: data)
             }
             if args.flag("--json") {
                 var members = summary.jsonMembers
@@ -121,6 +139,58 @@ public enum ExportCommand {
         } catch {
             fail("\(error)")
         }
+    }
+
+    /// Reads and imports a float ONNX model with the preprocessing the flags give (ONNX carries
+    /// none): --input (or a --crop square of the data's channels) when the graph's input is
+    /// symbolic, --mean/--std (ImageNet's by default), --labels (else the data's class names).
+    static func importONNX(_ path: String, args: ParsedArguments, calibration: ImageDataset) throws -> FoldedModel {
+        let name = spec.name
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "an ONNX model") } catch { throw ToolError("\(path): \(error)") }
+        let model: ONNXModel
+        do { model = try ONNXModel(bytes: bytes) } catch { throw ToolError("\(path): \(error)") }
+        var input: (height: Int, width: Int, channels: Int)? = nil
+        if let text = args.value("--input") {
+            guard let d = parseShape(text) else { usageError("--input wants HxWxC, e.g. 224x224x3", command: name) }
+            input = (d.0, d.1, d.2)
+        } else if args.value("--crop") != nil {
+            let crop = args.int("--crop", default: 224, in: 1...4096, command: name)
+            input = (crop, crop, calibration.channels)
+        }
+        func perChannel(_ flag: String, _ imagenet: [Float], _ gray: Float) -> [Float] {
+            guard let text = args.value(flag) else { return calibration.channels == 1 ? [gray] : imagenet }
+            let values = text.split(separator: ",").compactMap { Float($0) }
+            guard values.count == calibration.channels, values.allSatisfy({ $0.isFinite }) else {
+                usageError("\(flag) wants \(calibration.channels) comma-separated numbers", command: name)
+            }
+            return values
+        }
+        let mean = perChannel("--mean", [0.485, 0.456, 0.406], 0.5), std = perChannel("--std", [0.229, 0.224, 0.225], 0.5)
+        guard std.allSatisfy({ $0 > 0 }) else { usageError("--std values must be positive", command: name) }
+        var labels = calibration.classNames
+        if let file = args.value("--labels") {
+            let text: [UInt8]
+            do { text = try readFileBytes(file, limit: 16 << 20, kind: "a labels file") } catch { throw ToolError("\(file): \(error)") }
+            labels = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            while labels.last == "" { labels.removeLast() }
+        }
+        let info = CheckpointInfo(labels: labels, mean: mean, std: std, provenance: ["source": path])
+        let folded: FoldedModel
+        do { folded = try ONNXImporter.fold(model, input: input, info: info) } catch { throw ToolError("\(path): \(error)") }
+        guard folded.input.channels == calibration.channels else {
+            throw ToolError("\(path): the model takes \(folded.input.channels) channels, the calibration images have \(calibration.channels)")
+        }
+        guard case let .fullyConnected(_, _, _, classes)? = folded.ops.last else { throw ToolError("\(path): the graph does not end in logits") }
+        guard labels.isEmpty || labels.count == classes else {
+            throw ToolError("\(path): \(labels.count) labels (from \(args.value("--labels") ?? "the calibration data")), the model has \(classes) classes")
+        }
+        if labels.isEmpty {
+            return try FoldedModel(ops: folded.ops, names: folded.names, input: folded.input,
+                                   info: CheckpointInfo(labels: (0..<classes).map { "class \($0)" }, mean: mean, std: std, provenance: ["source": path]))
+        }
+        return folded
     }
 
     /// "32x32x3" -> (32, 32, 3).

@@ -17,6 +17,15 @@ public struct AccuracyComparison: Sendable {
 /// through the model's input tables) on `data`; the int8 side runs on every core with one
 /// arena each.
 public func compareAccuracy(net: ResNet, info: CheckpointInfo, model: RNModel, data: ImageDataset) throws -> AccuracyComparison {
+    try compareAccuracy(float: { net.forward($0, training: false) }, info: info, model: model, data: data)
+}
+
+/// The same for a folded float model (an imported ONNX graph).
+public func compareAccuracy(folded: FoldedModel, model: RNModel, data: ImageDataset) throws -> AccuracyComparison {
+    try compareAccuracy(float: { folded.run($0).last! }, info: folded.info, model: model, data: data)
+}
+
+func compareAccuracy(float: (Tensor) -> Tensor, info: CheckpointInfo, model: RNModel, data: ImageDataset) throws -> AccuracyComparison {
     let n = data.count
     var floatTop = [Int](repeating: 0, count: n), int8Top = [Int](repeating: 0, count: n)
     let batcher = BatchMaker(mean: info.mean, std: info.std)
@@ -24,7 +33,7 @@ public func compareAccuracy(net: ResNet, info: CheckpointInfo, model: RNModel, d
     for start in stride(from: 0, to: n, by: 500) {
         let indices = Array(start..<min(n, start + 500))
         let (x, _) = batcher.batch(data, indices[...], rng: &rng, augment: false)
-        let logits = net.forward(x, training: false)
+        let logits = float(x)
         for (b, i) in indices.enumerated() {
             let row = logits.pointer + b * logits.c
             floatTop[i] = (0..<logits.c).max { row[$0] < row[$1] }!

@@ -46,3 +46,91 @@ import RNTrain
         #expect(worst <= 1e-4, "\(name): worst relative difference \(worst)")
     }
 }
+
+/// A few protobuf fields, for hand-built ONNX messages.
+enum Proto {
+    static func varint(_ v: UInt64) -> [UInt8] {
+        var v = v, out: [UInt8] = []
+        repeat { out.append(UInt8(v & 0x7F) | (v > 0x7F ? 0x80 : 0)); v >>= 7 } while v > 0
+        return out
+    }
+    static func int(_ field: Int, _ v: Int64) -> [UInt8] { varint(UInt64(field) << 3) + varint(UInt64(bitPattern: v)) }
+    static func bytes(_ field: Int, _ payload: [UInt8]) -> [UInt8] { varint(UInt64(field) << 3 | 2) + varint(UInt64(payload.count)) + payload }
+    static func string(_ field: Int, _ s: String) -> [UInt8] { bytes(field, Array(s.utf8)) }
+    static func floats(_ v: [Float]) -> [UInt8] { v.flatMap { f in (0..<4).map { UInt8(truncatingIfNeeded: f.bitPattern >> (8 * $0)) } } }
+
+    /// TensorProto: dims, data type, name, raw data.
+    static func tensor(_ name: String, dims: [Int64], type: Int64 = 1, raw: [UInt8]) -> [UInt8] {
+        dims.flatMap { int(1, $0) } + int(2, type) + string(8, name) + bytes(9, raw)
+    }
+    static func node(_ op: String, _ inputs: [String], _ outputs: [String], name: String) -> [UInt8] {
+        inputs.flatMap { string(1, $0) } + outputs.flatMap { string(2, $0) } + string(3, name) + string(4, op)
+    }
+    /// ValueInfoProto of a float tensor with these dims.
+    static func value(_ name: String, _ dims: [Int64]) -> [UInt8] {
+        let shape = dims.flatMap { bytes(1, int(1, $0)) }
+        return string(1, name) + bytes(2, bytes(1, int(1, 1) + bytes(2, shape)))
+    }
+    static func model(nodes: [[UInt8]], initializers: [[UInt8]] = [], input: [Int64] = [1, 1, 4, 4], opset: Int64 = 13) -> [UInt8] {
+        let graph = nodes.flatMap { bytes(1, $0) } + string(2, "g") + initializers.flatMap { bytes(5, $0) }
+            + bytes(11, value("x", input)) + bytes(12, value("y", [1, 2]))
+        return int(1, 8) + bytes(7, graph) + bytes(8, int(2, opset))
+    }
+}
+
+/// Bad ONNX input: one clear error naming the node or field, never a crash or a huge allocation.
+@Suite struct ONNXBadInputTests {
+    let info = CheckpointInfo(labels: [], mean: [0.5], std: [0.5])
+
+    func importError(_ bytes: [UInt8]) -> String? {
+        do {
+            _ = try ONNXImporter.fold(try ONNXModel(bytes: bytes), info: info)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func everyTruncationAndFlipOfARealModelIsAnErrorOrAModel() throws {
+        let bytes = [UInt8](try Data(contentsOf: ONNXImportTests.root.appendingPathComponent("resnet10-cifar-gray-view-op9.onnx")))
+        #expect(importError(bytes) == nil)
+        var errors = 0
+        for length in stride(from: 0, to: bytes.count, by: 97) where importError(Array(bytes[..<length])) != nil { errors += 1 }
+        #expect(errors == (bytes.count + 96) / 97, "every truncation is refused")
+        var rng = SeededRandom(seed: 14)
+        for _ in 0..<300 {   // random flips: any outcome but a crash
+            var mutant = bytes
+            mutant[Int.random(in: 0..<mutant.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+            _ = importError(mutant)
+        }
+    }
+
+    @Test func malformedMessagesNameTheProblem() {
+        let w = Proto.tensor("w", dims: [2, 1, 1, 1], raw: Proto.floats([1, 2]))
+        let good = Proto.model(nodes: [Proto.node("Conv", ["x", "w"], ["y"], name: "c")], initializers: [w])
+        #expect(importError(good)?.contains("must end in logits") == true)   // well-formed, but no classifier
+        // A length claiming 2^31 bytes: refused from the bytes left, nothing allocated.
+        #expect(importError([0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00])?.contains("runs past the end") == true)
+        #expect(importError([0x0F])?.contains("wire type") == true)                       // wire type 7
+        #expect(importError([0x08, 0xFF, 0xFF])?.contains("truncated varint") == true)
+        #expect(importError(Proto.int(1, 8))?.contains("no graph") == true)
+        let short = Proto.tensor("w", dims: [2, 1, 1, 1], raw: Proto.floats([1]))
+        #expect(importError(Proto.model(nodes: [], initializers: [short]))?.contains("raw_data has 4 bytes") == true)
+        let double = Proto.tensor("w", dims: [1], type: 11, raw: [UInt8](repeating: 0, count: 8))
+        #expect(importError(Proto.model(nodes: [], initializers: [double]))?.contains("data type 11") == true)
+        let external = Proto.string(8, "w") + Proto.int(2, 1) + Proto.int(14, 1)
+        #expect(importError(Proto.model(nodes: [], initializers: [external]))?.contains("external data") == true)
+        let huge = Proto.tensor("w", dims: [1 << 20, 1 << 20], raw: [])
+        #expect(importError(Proto.model(nodes: [], initializers: [huge]))?.contains("more than 2^31") == true)
+        let dangling = Proto.model(nodes: [Proto.node("Relu", ["nowhere"], ["y"], name: "r")])
+        #expect(importError(dangling)?.contains("Relu node 'r': input 'nowhere' is not produced") == true)
+        let unsupported = Proto.model(nodes: [Proto.node("Sigmoid", ["x"], ["a"], name: "s1"), Proto.node("Conv", ["a", "w"], ["b"], name: "c"),
+                                              Proto.node("LSTM", ["b"], ["y"], name: "l")], initializers: [w])
+        #expect(importError(unsupported) == "ONNX: unsupported ops: Sigmoid node 's1', LSTM node 'l'")
+        #expect(importError(Proto.model(nodes: [], input: [1, 4, 4]))?.contains("rank 3") == true)
+        #expect(importError(Proto.model(nodes: [], opset: 7))?.contains("opset 7") == true)
+        let grouped = Proto.model(nodes: [Proto.node("Conv", ["x", "w"], ["y"], name: "c") + Proto.bytes(5, Proto.string(1, "group") + Proto.int(3, 2))],
+                                  initializers: [w])
+        #expect(importError(grouped)?.contains("Conv node 'c': grouped or depthwise") == true)
+    }
+}

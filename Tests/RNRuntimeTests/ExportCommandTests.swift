@@ -83,3 +83,40 @@ import RNQuantize
         #expect(notModel.0 == 1 && notModel.2.contains("not an .rnf checkpoint"))
     }
 }
+
+/// PyTorch to rn, end to end: a ResNet trained by PyTorch on Fashion-MNIST (the fixture
+/// generator records its test accuracy), exported to ONNX, then `rn-export model.onnx
+/// --evaluate fashion-mnist` on all 10,000 test images: rn's float import reproduces PyTorch's
+/// accuracy within 0.05 points, and int8 stays within 0.3 points with at least 99% agreement.
+@Suite struct ONNXExportCommandTests {
+    let onnx = Repo.root.appendingPathComponent("Tests/Data/onnx")
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func trainedPyTorchModelKeepsItsAccuracy() throws {
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: onnx.appendingPathComponent("manifest.json"))) as? [String: Any])
+        let entry = try #require((manifest["fixtures"] as? [[String: Any]])?.first { $0["pytorch_test_top1"] != nil })
+        let pytorch = try #require(entry["pytorch_test_top1"] as? Double)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("rn-onnx-\(getpid()).rnb").path
+        let (status, stdout, stderr) = try runTool("rn-export", [onnx.appendingPathComponent(entry["file"] as! String).path,
+                                                                 "--calib", "fashion-mnist", "--calib-count", "200", "--mean", "0.2860",
+                                                                 "--std", "0.3530", "-o", out, "--evaluate", "fashion-mnist", "--json"])
+        #expect(status == 0, "\(stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        let e = try #require(json["evaluation"] as? [String: Any])
+        let float = try #require(e["float_top1"] as? Double), int8 = try #require(e["int8_top1"] as? Double)
+        print("PyTorch \(pytorch), rn float \(float), rn int8 \(int8), agreement \(e["agreement"] ?? "")")
+        #expect(e["images"] as? Int == 10_000)
+        #expect(abs(float - pytorch) <= 0.0005 && abs(int8 - pytorch) <= 0.003 && (e["agreement"] as? Double ?? 0) >= 0.99)
+        // Layers are named after the ONNX nodes.
+        let layers = try #require(json["layers"] as? [[String: Any]])
+        #expect(layers.contains { ($0["name"] as? String)?.contains("/layer1/layer1.0/conv1/Conv") == true })
+    }
+
+    @Test func badONNXIsOneLine() throws {
+        let garbage = FileManager.default.temporaryDirectory.appendingPathComponent("rn-garbage-\(getpid()).onnx").path
+        try Data([0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x07, 0x00]).write(to: URL(fileURLWithPath: garbage))
+        let (status, _, stderr) = try runTool("rn-export", [garbage, "--calib", Repo.root.appendingPathComponent("Tests/Data/fashion-mnist-sample").path,
+                                                            "-o", "/tmp/never.rnb"])
+        #expect(status == 1 && stderr.hasPrefix("error: \(garbage): ModelProto: length") && stderr.filter { $0 == "\n" }.count == 1, "\(stderr)")
+    }
+}
