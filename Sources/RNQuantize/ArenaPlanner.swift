@@ -2,7 +2,7 @@ import RNRuntime
 
 /// Static memory plan: an arena offset for every tensor, computed once at export.
 ///
-/// Lifetimes and the in-place rule are the runtime's (`RNMemoryPlanRules`, RNRuntime/MemoryPlan.swift):
+/// Lifetimes and the in-place rule are the runtime's (`RNPlanGraph`'s rules, RNRuntime/MemoryPlan.swift):
 /// tensor t lives from step t - 1 (its producer; the input from step -1) to its last reader (the
 /// output until the end). Placement is greedy (in four orders: largest, most byte-steps, longest-lived, earliest first;
 /// the smallest arena wins), each tensor at the lowest 16-byte aligned offset free of every
@@ -24,7 +24,7 @@ public enum ArenaPlanner {
     /// Plans `graph`, whose kernels need `scratchBytes` of scratch at the arena's end.
     public static func plan(_ graph: ModelGraph, scratchBytes: Int = 0) -> Plan {
         let count = graph.tensors.count, opCount = graph.ops.count
-        let rules = RNMemoryPlanRules(graph)
+        let rules = graph   // RNPlanGraph: the runtime's rules
         let lastUse = (0..<count).map { rules.lifetime(of: $0).last }
         let partner = (0..<count).map { rules.inPlacePartner(of: $0) }
         // Items to place: every tensor, then every ring (live during its op only).

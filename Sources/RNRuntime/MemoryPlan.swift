@@ -18,9 +18,11 @@ public protocol RNPlanGraph {
     func planRingBytes(op i: Int) -> Int
 }
 
-public struct RNMemoryPlanRules<Graph: RNPlanGraph> {
-    public let graph: Graph
-    public init(_ graph: Graph) { self.graph = graph }
+/// The rules, on any graph that states the facts above. (Methods of the protocol, not a generic
+/// rules struct: an instance of a generic type would build its metadata at run time, an
+/// allocation on first use, where the loader must not allocate.)
+extension RNPlanGraph {
+    @inline(__always) var graph: Self { self }
 
     /// Index of the last op that reads tensor `t`, or -1.
     public func lastUse(of t: Int) -> Int {

@@ -17,7 +17,7 @@ extension RNModel {
             }
             try visit(op: i, Validate())
         }
-        let rules = planRules
+        let rules = self
         for t in 0..<file.tensorCount where t != file.outputTensor && rules.lastUse(of: t) < 0 {
             throw RNError(.tensorUnused, index: t)
         }
@@ -28,7 +28,7 @@ extension RNModel {
     /// tensor live during its op. O(tensors x ops): tensor b can only meet tensor a (a < b) when
     /// b is born during a's life, b - 1 <= last(a).
     func validatePlan() throws(RNError) {
-        let rules = planRules
+        let rules = self
         for i in 0..<file.opCount {
             guard let ring = ring(op: i) else { continue }
             try rules.forEachTensor(liveAt: i) { t throws(RNError) in
@@ -55,11 +55,6 @@ extension RNModel {
         }
     }
 
-    /// The memory-plan rules over this file's graph.
-    public var planRules: RNMemoryPlanRules<RNModel> { RNMemoryPlanRules(self) }
-
-    /// Steps during which tensor `t` holds data (see `RNMemoryPlanRules.lifetime`).
-    public func lifetime(of t: Int) -> (first: Int, last: Int) { planRules.lifetime(of: t) }
 }
 
 struct Validate: RNOpVisitor {
@@ -79,5 +74,5 @@ extension RNModel: RNPlanGraph {
 extension RNModel {
     /// The least arena any plan of this graph needs (FORMAT.md section 7); host tools and tests
     /// compare it with the header's `arena_lower_bound`. The loader does not compute it.
-    public func computeLowerBound() -> Int { planRules.lowerBound(scratchBytes: file.scratchBytes) }
+    public func computeLowerBound() -> Int { lowerBound(scratchBytes: file.scratchBytes) }
 }

@@ -92,7 +92,7 @@ import RNTrain
     }
 }
 
-/// The in-place rule of the plan (RNMemoryPlanRules): a conv2d_add may overwrite its residual,
+/// The in-place rule of the plan (RNRuntime/MemoryPlan.swift): a conv2d_add may overwrite its residual,
 /// but not when the residual is also the convolution's input (its neighbours are still read).
 @Suite struct PlanRuleTests {
     @Test func convAddOverItsOwnConvolutionInputIsRefused() throws {
@@ -105,7 +105,7 @@ import RNTrain
                             convZeroPoint: 0, leftShift: 20, multipliers: (half, half, QuantizedMultiplier(1 << 30, -19)),
                             activation: .none),
                  output: .init(shape: [1, 4, 4, 4], scale: 0.05, zeroPoint: 0))
-        let rules = RNMemoryPlanRules(g)
+        let rules = g
         #expect(!rules.mayWriteInPlace(op: 0, over: 0) && rules.inPlacePartner(of: 1) == nil)
         let bytes = try RNBWriter.write(g)   // the planner keeps them apart
         #expect(ModelPatch.status(bytes) { _ in } == .ok)

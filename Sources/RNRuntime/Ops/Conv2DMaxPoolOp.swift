@@ -26,8 +26,8 @@ public struct Conv2DMaxPoolOp: ConvolutionOp {
     }
 
     var ring: RNArenaRange? {
-        (Int(bitPattern: UInt(params.ringOffset)),
-         Self.ringBytes(convolutionWidth: conv.output.width, channels: conv.output.channels, poolKernelH: pool.window.kernelH))
+        RNArenaRange(offset: Int(bitPattern: UInt(params.ringOffset)),
+                     bytes: Self.ringBytes(convolutionWidth: conv.output.width, channels: conv.output.channels, poolKernelH: pool.window.kernelH))
     }
 
     func validate() throws(RNError) {

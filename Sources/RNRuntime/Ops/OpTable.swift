@@ -58,8 +58,12 @@ extension RNModel {
 
 // MARK: - What op files share
 
-/// A byte range of the arena (offset and bytes, 16-byte aligned).
-public typealias RNArenaRange = (offset: Int, bytes: Int)
+/// A byte range of the arena, 16-byte aligned. (A struct, not a tuple: the metadata of a tuple
+/// returned through the generic visitor is built at run time, an allocation on first use.)
+public struct RNArenaRange: Sendable {
+    public var offset: Int
+    public var bytes: Int
+}
 
 /// One op record with the model it belongs to: the tensors, constants and error index op files use.
 struct RNOpRecordView {
