@@ -1,14 +1,17 @@
 import Foundation
 import RNDrift
+import RNImage
 import RNQuantize
+import RNRuntime
 import RNTrain
 
 /// rn-drift: how far the int8 model drifts from its float original, layer by layer.
 public enum DriftCommand {
     public static let spec = CommandSpec(
         name: "rn-drift",
-        overview: "Compare a float .rnf model with its int8 .rnb, layer by layer, on real images.",
-        arguments: [("model.rnf", "The float model."), ("model.rnb", "The int8 model exported from it.")],
+        overview: "Compare a float .rnf or ONNX model with its int8 .rnb, layer by layer, on real images.",
+        arguments: [("model.rnf|model.onnx", "The float model (an ONNX graph takes its preprocessing and labels from the .rnb)."),
+                    ("model.rnb", "The int8 model exported from it.")],
         minimumPositionals: 2, maximumPositionals: 2,
         options: [
             OptionSpec(["--data"], value: "path|fashion-mnist", help: "Images to compare on (the data set's test split)."),
@@ -32,13 +35,14 @@ public enum DriftCommand {
         }
         do {
             let start = Date()
-            let (net, info) = try RNF.read(args.positionals[0])
             let int8 = try LoadedModel(path: args.positionals[1])
-            let data = try loadTrainingData(dataSpec).test.prefix(count)
+            let folded = try floatModel(args.positionals[0], int8: int8.model)
+            // Image folders through the int8 model's own resize and crop.
+            let data = try loadTrainingData(dataSpec, pipeline: PixelPipeline(model: int8.model)).test.prefix(count)
             let bar = ProgressBar()
             let report: DriftReport
             do {
-                report = try measureDrift(net: net, info: info, model: int8.model, data: data, sensitivityCount: sensitivity) { done, total in
+                report = try measureDrift(folded: folded, model: int8.model, data: data, sensitivityCount: sensitivity) { done, total in
                     bar.update(done: done, total: total, prefix: "comparing", detail: "")
                 }
             } catch let error as DriftError {
@@ -60,6 +64,29 @@ public enum DriftCommand {
             }
         } catch {
             fail("\(error)")
+        }
+    }
+
+    /// The float side: an `.rnf` folded as the exporter folds it, or an ONNX graph imported with
+    /// the int8 model's preprocessing (mean, std, input size) and labels, which rn-export stored.
+    static func floatModel(_ path: String, int8: RNModel) throws -> FoldedModel {
+        guard path.lowercased().hasSuffix(".onnx") else {
+            let (net, info) = try RNF.read(path)
+            return try FoldedModel(net, info: info)
+        }
+        guard let pre = int8.file.preprocessing else {
+            throw ToolError("\(path): the int8 model has no preprocessing record to take the float model's normalization from")
+        }
+        let c = pre.channels
+        let info = CheckpointInfo(labels: (0..<int8.output.byteCount).map { k in int8.file.label(k).map { String(decoding: $0, as: UTF8.self) } ?? "class \(k)" },
+                                  mean: Array([pre.mean.0, pre.mean.1, pre.mean.2].prefix(c)), std: Array([pre.std.0, pre.std.1, pre.std.2].prefix(c)))
+        let bytes: [UInt8]
+        do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "an ONNX model") } catch { throw ToolError("\(path): \(error)") }
+        do {
+            let input = int8.input
+            return try ONNXImporter.fold(try ONNXModel(bytes: bytes), input: (input.height, input.width, input.channels), info: info)
+        } catch {
+            throw ToolError("\(path): \(error)")
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import RNFormat
 import RNHostKernels
+import RNImage
 import RNQuantize
 import RNRuntime
 import RNTrain
@@ -58,11 +59,11 @@ public enum ExportCommand {
         do {
             let start = Date()
             var net: ResNet? = nil, folded: FoldedModel? = nil, info: CheckpointInfo, calibration: ImageDataset, source: String
+            var pipeline: PixelPipeline? = nil   // an ONNX model's, for image folders
             if let path = args.positionals.first, path.lowercased().hasSuffix(".onnx") {
                 guard let calib = args.value("--calib") else { usageError("missing --calib path|fashion-mnist", command: name) }
-                calibration = try loadTrainingData(calib).train
-                let imported = try importONNX(path, args: args, calibration: calibration)
-                (folded, info, source) = (imported, imported.info, path)
+                let imported = try importONNX(path, args: args, calib: calib)
+                (folded, info, source, calibration, pipeline) = (imported.model, imported.model.info, path, imported.calibration, imported.pipeline)
             } else if args.flag("--random") {
                 guard args.positionals.isEmpty else { usageError("--random takes no model file", command: name) }
                 guard let archName = args.value("--arch"), let kind = Architecture.Kind(rawValue: archName) else {
@@ -110,7 +111,7 @@ public enum ExportCommand {
             var comparison: AccuracyComparison?
             if let evaluate = args.value("--evaluate") {
                 let limit = args.int("--evaluate-count", default: Int.max, in: 1...Int.max, command: name)
-                let data = try loadTrainingData(evaluate).test.prefix(limit)
+                let data = try loadTrainingData(evaluate, pipeline: pipeline).test.prefix(limit)
                 comparison = try net.map { try compareAccuracy(net: $0, info: info, model: buffer.model, data: data) }
                     ?? compareAccuracy(folded: folded!, model: buffer.model, data: data)
             }
@@ -142,32 +143,50 @@ public enum ExportCommand {
     }
 
     /// Reads and imports a float ONNX model with the preprocessing the flags give (ONNX carries
-    /// none): --input (or a --crop square of the data's channels) when the graph's input is
-    /// symbolic, --mean/--std (ImageNet's by default), --labels (else the data's class names).
-    static func importONNX(_ path: String, args: ParsedArguments, calibration: ImageDataset) throws -> FoldedModel {
+    /// none): --input (or a --crop square) when the graph's input is symbolic, --resize, --mean
+    /// and --std (ImageNet's by default), --labels (else the data's class names). Calibration
+    /// images from a folder go through that resize and crop.
+    static func importONNX(_ path: String, args: ParsedArguments, calib: String) throws
+        -> (model: FoldedModel, calibration: ImageDataset, pipeline: PixelPipeline) {
         let name = spec.name
         let bytes: [UInt8]
         do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "an ONNX model") } catch { throw ToolError("\(path): \(error)") }
-        let model: ONNXModel
-        do { model = try ONNXModel(bytes: bytes) } catch { throw ToolError("\(path): \(error)") }
+        let onnx: ONNXModel
+        do { onnx = try ONNXModel(bytes: bytes) } catch { throw ToolError("\(path): \(error)") }
         var input: (height: Int, width: Int, channels: Int)? = nil
         if let text = args.value("--input") {
             guard let d = parseShape(text) else { usageError("--input wants HxWxC, e.g. 224x224x3", command: name) }
             input = (d.0, d.1, d.2)
         } else if args.value("--crop") != nil {
             let crop = args.int("--crop", default: 224, in: 1...4096, command: name)
-            input = (crop, crop, calibration.channels)
+            let channels = onnx.graph.inputs.first.flatMap { $0.shape.count == 4 ? $0.shape[1] : nil }
+            guard case .value(let c)? = channels else { usageError("--crop needs the graph's channel count; give --input HxWxC", command: name) }
+            input = (crop, crop, c)
+        }
+        // Fold once for the shapes; the normalization only matters to calibration, set below.
+        let provisional: FoldedModel
+        do {
+            provisional = try ONNXImporter.fold(onnx, input: input, info: CheckpointInfo(labels: [], mean: [], std: []))
+        } catch { throw ToolError("\(path): \(error)") }
+        let shape = provisional.input
+        let resize = args.value("--resize").map { _ in args.int("--resize", default: 256, in: 1...65535, command: name) }
+        let pipeline = PixelPipeline(width: shape.width, height: shape.height, channels: shape.channels,
+                                     resize: resize.map { .shorterSideThenCrop(shorter: $0) } ?? .stretch)
+        let calibration = try loadTrainingData(calib, pipeline: pipeline).train
+        guard (calibration.height, calibration.width, calibration.channels) == (shape.height, shape.width, shape.channels) else {
+            throw ToolError("\(calib): images are \(calibration.height)x\(calibration.width)x\(calibration.channels), the model takes \(shape.height)x\(shape.width)x\(shape.channels)")
         }
         func perChannel(_ flag: String, _ imagenet: [Float], _ gray: Float) -> [Float] {
-            guard let text = args.value(flag) else { return calibration.channels == 1 ? [gray] : imagenet }
+            guard let text = args.value(flag) else { return shape.channels == 1 ? [gray] : imagenet }
             let values = text.split(separator: ",").compactMap { Float($0) }
-            guard values.count == calibration.channels, values.allSatisfy({ $0.isFinite }) else {
-                usageError("\(flag) wants \(calibration.channels) comma-separated numbers", command: name)
+            guard values.count == shape.channels, values.allSatisfy({ $0.isFinite }) else {
+                usageError("\(flag) wants \(shape.channels) comma-separated numbers", command: name)
             }
             return values
         }
         let mean = perChannel("--mean", [0.485, 0.456, 0.406], 0.5), std = perChannel("--std", [0.229, 0.224, 0.225], 0.5)
         guard std.allSatisfy({ $0 > 0 }) else { usageError("--std values must be positive", command: name) }
+        guard case let .fullyConnected(_, _, _, classes)? = provisional.ops.last else { throw ToolError("\(path): the graph does not end in logits") }
         var labels = calibration.classNames
         if let file = args.value("--labels") {
             let text: [UInt8]
@@ -176,21 +195,13 @@ public enum ExportCommand {
                 .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
             while labels.last == "" { labels.removeLast() }
         }
-        let info = CheckpointInfo(labels: labels, mean: mean, std: std, provenance: ["source": path])
-        let folded: FoldedModel
-        do { folded = try ONNXImporter.fold(model, input: input, info: info) } catch { throw ToolError("\(path): \(error)") }
-        guard folded.input.channels == calibration.channels else {
-            throw ToolError("\(path): the model takes \(folded.input.channels) channels, the calibration images have \(calibration.channels)")
-        }
-        guard case let .fullyConnected(_, _, _, classes)? = folded.ops.last else { throw ToolError("\(path): the graph does not end in logits") }
-        guard labels.isEmpty || labels.count == classes else {
+        if labels.isEmpty { labels = (0..<classes).map { "class \($0)" } }
+        guard labels.count == classes else {
             throw ToolError("\(path): \(labels.count) labels (from \(args.value("--labels") ?? "the calibration data")), the model has \(classes) classes")
         }
-        if labels.isEmpty {
-            return try FoldedModel(ops: folded.ops, names: folded.names, input: folded.input,
-                                   info: CheckpointInfo(labels: (0..<classes).map { "class \($0)" }, mean: mean, std: std, provenance: ["source": path]))
-        }
-        return folded
+        let info = CheckpointInfo(labels: labels, mean: mean, std: std, provenance: ["source": path])
+        let model = try FoldedModel(ops: provisional.ops, names: provisional.names, input: shape, info: info)
+        return (model, calibration, pipeline)
     }
 
     /// "32x32x3" -> (32, 32, 3).

@@ -124,19 +124,27 @@ func decibels(_ signal: Double, _ noise: Double) -> Double {
 /// of the five worst layers (0 = skip).
 public func measureDrift(net: ResNet, info: CheckpointInfo, model: RNModel, data: ImageDataset,
                          sensitivityCount: Int = 1000, progress: (Int, Int) -> Void = { _, _ in }) throws -> DriftReport {
-    let a = net.architecture
+    try measureDrift(folded: try FoldedModel(net, info: info), model: model, data: data, sensitivityCount: sensitivityCount,
+                     progress: progress)
+}
+
+/// The same for any folded float model (from `.rnf` or an imported ONNX graph).
+public func measureDrift(folded: FoldedModel, model: RNModel, data: ImageDataset,
+                         sensitivityCount: Int = 1000, progress: (Int, Int) -> Void = { _, _ in }) throws -> DriftReport {
+    let a = folded.input, info = folded.info
     guard data.count > 0 else { throw DriftError("no images") }
-    guard data.height == a.inputHeight, data.width == a.inputWidth, data.channels == a.inputChannels,
+    guard data.height == a.height, data.width == a.width, data.channels == a.channels,
           model.input.byteCount == data.imageBytes else {
-        throw DriftError("data is \(data.height)x\(data.width)x\(data.channels), the models take \(a.inputHeight)x\(a.inputWidth)x\(a.inputChannels)")
+        throw DriftError("data is \(data.height)x\(data.width)x\(data.channels), the models take \(a.height)x\(a.width)x\(a.channels)")
     }
-    guard model.output.byteCount == a.classes, a.classes == info.labels.count else {
-        throw DriftError("the float model has \(a.classes) classes, the int8 model \(model.output.byteCount)")
+    guard case let .fullyConnected(_, _, _, classes)? = folded.ops.last, model.output.byteCount == classes, classes == info.labels.count else {
+        throw DriftError("the float model's classes (\(info.labels.count) labels) do not match the int8 model's \(model.output.byteCount)")
     }
+    // One float model per thread (its layers keep working buffers).
     let threads = max(1, TrainThreads.count)
-    let foldeds = try (0..<threads).map { _ in try FoldedModel(net, info: info) }
+    let foldeds = try [folded] + (1..<threads).map { _ in try FoldedModel(ops: folded.ops, names: folded.names, input: folded.input, info: info) }
     let cover = try matchOps(model, foldeds[0])
-    let opCount = model.opCount, classes = a.classes, n = data.count
+    let opCount = model.opCount, n = data.count
     var sums = [[LayerSums]](repeating: [LayerSums](repeating: LayerSums(), count: opCount), count: threads)
     var floatTop = [Int](repeating: 0, count: n), int8Top = floatTop
     var kl = [Double](repeating: 0, count: n)

@@ -206,7 +206,9 @@ public struct BatchMaker {
 /// names), a CIFAR-10 binary folder (data_batch_*.bin and test_batch.bin), one CIFAR-10 .bin
 /// file (used for both training and testing), or a folder of class folders of images
 /// (`loadImageFolder`).
-public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, test: ImageDataset) {
+/// `pipeline`, for a folder of images: each image through it (a model's resize, crop and
+/// channels) instead of stretched to the first image's size.
+public func loadTrainingData(_ spec: String, pipeline: PixelPipeline? = nil) throws -> (train: ImageDataset, test: ImageDataset) {
     if spec == "fashion-mnist" {
         guard FileManager.default.fileExists(atPath: fashionMNISTDirectory) else {
             throw DataError("fashion-mnist: \(fashionMNISTDirectory) not found (apt-get install dataset-fashion-mnist)")
@@ -229,7 +231,7 @@ public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, tes
     if !batches.isEmpty, names.contains("test_batch.bin") {
         return (try loadCIFAR10(paths: batches.map { "\(spec)/\($0)" }), try loadCIFAR10(paths: ["\(spec)/test_batch.bin"]))
     }
-    return try loadImageFolder(spec)
+    return try loadImageFolder(spec, pipeline: pipeline)
 }
 
 // MARK: - Image folders
@@ -239,7 +241,7 @@ public func loadTrainingData(_ spec: String) throws -> (train: ImageDataset, tes
 /// first one; the set is gray when every image is gray, else RGB. With `root/train/<class>/...`
 /// and `root/test/<class>/...` those are the two splits; otherwise every tenth image (by sorted
 /// path) of each class is held out for testing.
-public func loadImageFolder(_ root: String) throws -> (train: ImageDataset, test: ImageDataset) {
+public func loadImageFolder(_ root: String, pipeline: PixelPipeline? = nil) throws -> (train: ImageDataset, test: ImageDataset) {
     let fm = FileManager.default
     func subfolders(_ path: String) -> [String] {
         ((try? fm.contentsOfDirectory(atPath: path)) ?? []).filter {
@@ -273,12 +275,13 @@ public func loadImageFolder(_ root: String) throws -> (train: ImageDataset, test
         do { decoded.append((try decodeImage(data), label)) }
         catch { throw DataError("\(file): \(error)") }
     }
-    let (width, height) = (decoded[0].0.width, decoded[0].0.height)
-    let channels = decoded.allSatisfy { $0.0.layout == .gray || $0.0.layout == .grayAlpha } ? 1 : 3
+    let (width, height) = pipeline.map { ($0.width, $0.height) } ?? (decoded[0].0.width, decoded[0].0.height)
+    let channels = pipeline?.channels ?? (decoded.allSatisfy { $0.0.layout == .gray || $0.0.layout == .grayAlpha } ? 1 : 3)
     func dataset(_ items: ArraySlice<(Image, Int)>, _ part: String) -> ImageDataset {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(items.count * width * height * channels)
         for (image, _) in items {
+            if let pipeline { pixels += pipeline.pixels(from: image); continue }
             pixels += resizePixels(image.pixels8(channels: channels), width: image.width, height: image.height,
                                    channels: channels, to: width, height)
         }

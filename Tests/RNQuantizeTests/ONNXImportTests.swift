@@ -134,3 +134,78 @@ enum Proto {
         #expect(importError(grouped)?.contains("Conv node 'c': grouped or depthwise") == true)
     }
 }
+
+/// A torchvision-order graph (projection shortcut after the block's convolutions) is imported in
+/// rn's order: the shortcut first, so every block's second convolution fuses with its add and
+/// the plan is the one `rn-export --random` gives the same network.
+@Suite struct ONNXScheduleTests {
+    @Test func projectionShortcutsRunFirstAndEveryBlockFuses() throws {
+        let bytes = [UInt8](try Data(contentsOf: ONNXImportTests.root.appendingPathComponent("resnet18-tv-w4-torchscript-op13.onnx")))
+        let onnx = try ONNXModel(bytes: bytes)
+        let names = onnx.graph.nodes.map(\.name)
+        let conv2 = try #require(names.firstIndex(of: "/layer2/layer2.0/conv2/Conv"))
+        let shortcut = try #require(names.firstIndex(of: "/layer2/layer2.0/downsample/downsample.0/Conv"))
+        #expect(conv2 < shortcut, "the fixture keeps torchvision's order")
+        let folded = try ONNXImporter.fold(onnx, info: CheckpointInfo(labels: (0..<10).map { "\($0)" }, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]))
+        let order = folded.names
+        #expect(order.firstIndex(of: "/layer2/layer2.0/downsample/downsample.0/Conv")! < order.firstIndex(of: "/layer2/layer2.0/conv1/Conv")!)
+        let data = ImageDataset(pixels: syntheticImages(count: 8, height: 32, width: 32, channels: 3, seed: 1), labels: [Int](repeating: 0, count: 8),
+                                height: 32, width: 32, channels: 3, classNames: (0..<10).map { "\($0)" }, source: "synthetic")
+        let result = try Exporter.export(folded, calibration: data, options: ExportOptions(calibrationCount: 8))
+        let fusedAdds = result.graph.ops.filter { if case .conv2DAdd = $0 { return true } else { return false } }.count
+        #expect(fusedAdds == 8 && result.graph.names.filter { $0.hasSuffix("/Add") }.allSatisfy { $0.contains("conv2/Conv+") })
+    }
+}
+
+/// Hand-built graphs for what the PyTorch fixtures do not reach: a Flatten of a whole feature map
+/// into Gemm (weights in NCHW order), and the Shape / Gather / Unsqueeze / Concat chain older
+/// exporters write for `x.view(x.size(0), -1)` feeding MatMul + Add.
+@Suite struct ONNXHandBuiltTests {
+    let x: [Float] = (0..<12).map { Float($0) * 0.25 - 1 }   // NCHW [1, 3, 2, 2]
+    let w: [Float] = (0..<24).map { Float(($0 * 7) % 11) - 5 }   // [2, 12] for Gemm transB=1
+    let bias: [Float] = [0.5, -0.25]
+
+    /// y[k] = b[k] + sum over (c, y, x) of W[k][(c * 2 + y) * 2 + x] * X[c][y][x].
+    var expected: [Float] { (0..<2).map { k in bias[k] + (0..<12).reduce(Float(0)) { $0 + w[k * 12 + $1] * x[$1] } } }
+
+    func run(_ bytes: [UInt8]) throws -> [Float] {
+        let folded = try ONNXImporter.fold(try ONNXModel(bytes: bytes), info: CheckpointInfo(labels: ["a", "b"], mean: [0, 0, 0], std: [1, 1, 1]))
+        var nhwc = [Float](repeating: 0, count: 12)
+        for c in 0..<3 { for y in 0..<2 { for xx in 0..<2 { nhwc[(y * 2 + xx) * 3 + c] = x[(c * 2 + y) * 2 + xx] } } }
+        let out = folded.run(Tensor(n: 1, h: 2, w: 2, c: 3, values: nhwc)).last!
+        return (0..<2).map { out.data[$0] }
+    }
+
+    func close(_ a: [Float], _ b: [Float]) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) } }
+
+    @Test func flattenedFeatureMapIntoGemmKeepsNCHWOrder() throws {
+        let gemm = Proto.node("Gemm", ["f", "W", "B"], ["y"], name: "fc") + Proto.bytes(5, Proto.string(1, "transB") + Proto.int(3, 1))
+        let model = Proto.model(nodes: [Proto.node("Flatten", ["x"], ["f"], name: "flat"), gemm],
+                                initializers: [Proto.tensor("W", dims: [2, 12], raw: Proto.floats(w)), Proto.tensor("B", dims: [2], raw: Proto.floats(bias))],
+                                input: [1, 3, 2, 2])
+        let got = try run(model)
+        #expect(close(got, expected), "\(got) vs \(expected)")
+    }
+
+    @Test func shapeChainReshapeThenMatMulAndBias() throws {
+        let wT = (0..<24).map { i in w[(i % 2) * 12 + i / 2] }   // [12, 2] for MatMul
+        func ints(_ name: String, _ v: [Int64]) -> [UInt8] {
+            Proto.tensor(name, dims: [Int64(v.count)], type: 7, raw: v.flatMap { x in (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: x) >> (8 * $0)) } })
+        }
+        let nodes = [
+            Proto.node("Shape", ["x"], ["s"], name: "shape"),
+            Proto.node("Gather", ["s", "zero"], ["n"], name: "gather"),
+            Proto.node("Unsqueeze", ["n"], ["n1"], name: "unsqueeze") + Proto.bytes(5, Proto.string(1, "axes") + Proto.int(8, 0)),
+            Proto.node("Concat", ["n1", "minusOne"], ["shape2"], name: "concat") + Proto.bytes(5, Proto.string(1, "axis") + Proto.int(3, 0)),
+            Proto.node("Reshape", ["x", "shape2"], ["f"], name: "view"),
+            Proto.node("MatMul", ["f", "W"], ["m"], name: "matmul"),
+            Proto.node("Add", ["m", "B"], ["y"], name: "bias"),
+        ]
+        let model = Proto.model(nodes: nodes, initializers: [Proto.tensor("W", dims: [12, 2], raw: Proto.floats(wT)),
+                                                             Proto.tensor("B", dims: [2], raw: Proto.floats(bias)),
+                                                             ints("zero", [0]), ints("minusOne", [-1])],
+                                input: [1, 3, 2, 2], opset: 11)
+        let got = try run(model)
+        #expect(close(got, expected), "\(got) vs \(expected)")
+    }
+}

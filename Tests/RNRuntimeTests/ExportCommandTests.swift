@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RNQuantize
+import RNTrain
 
 @Suite struct ExportCommandTests {
     let sample = Repo.root.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
@@ -110,6 +111,55 @@ import RNQuantize
         // Layers are named after the ONNX nodes.
         let layers = try #require(json["layers"] as? [[String: Any]])
         #expect(layers.contains { ($0["name"] as? String)?.contains("/layer1/layer1.0/conv1/Conv") == true })
+    }
+
+    /// rn-drift compares the ONNX graph with its int8 export layer by layer, under ONNX names,
+    /// taking normalization and labels from the .rnb's records.
+    @Test func driftReadsTheONNXGraph() throws {
+        let sample = Repo.root.appendingPathComponent("Tests/Data/fashion-mnist-sample").path
+        let model = onnx.appendingPathComponent("fashion-resnet10-w8-trained.onnx").path
+        let rnb = FileManager.default.temporaryDirectory.appendingPathComponent("rn-onnx-drift-\(getpid()).rnb").path
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("rn-onnx-drift-\(getpid()).json").path
+        let exported = try runTool("rn-export", [model, "--calib", sample, "--calib-count", "100", "--mean", "0.2860", "--std", "0.3530", "-o", rnb])
+        #expect(exported.0 == 0, "\(exported.2)")
+        let (status, _, stderr) = try runTool("rn-drift", [model, rnb, "--data", sample, "--count", "200", "--sensitivity-count", "0", "--json", json])
+        #expect(status == 0, "\(stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let layers = try #require(report["layers"] as? [[String: Any]])
+        #expect(layers.first?["name"] as? String == "/conv1/Conv" && layers.last?["name"] as? String == "/fc/Gemm")
+        #expect((report["agreement"] as? Double ?? 0) >= 0.97 && (report["float_top1"] as? Double ?? 0) > 0.8)
+    }
+
+    /// --resize and --crop: calibration images of any size go through torchvision's Resize +
+    /// CenterCrop, and the model's preprocessing record keeps them for rn-infer.
+    @Test func resizeAndCropLandInThePreprocessingRecord() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rn-onnx-folder-\(getpid())")
+        var rng = SeededRandom(seed: 21)
+        for (k, cls) in ["cats", "ships"].enumerated() {
+            let folder = dir.appendingPathComponent(cls)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for i in 0..<10 {
+                let (w, h) = i % 2 == 0 ? (40 + k, 50) : (60, 36 + k)   // sizes differ; the crop is square
+                let pixels = (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                try Data(Array("P6\n\(w) \(h)\n255\n".utf8) + pixels).write(to: folder.appendingPathComponent("\(i).ppm"))
+            }
+        }
+        let rnb = dir.appendingPathComponent("model.rnb").path
+        let model = onnx.appendingPathComponent("resnet18-tv-w4-torchscript-op13.onnx").path
+        let labels = dir.appendingPathComponent("labels.txt").path
+        try Data((0..<10).map { "kind \($0)" }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: labels))
+        let exported = try runTool("rn-export", [model, "--calib", dir.path, "--resize", "36", "--crop", "32", "--labels", labels, "-o", rnb])
+        #expect(exported.0 == 0, "\(exported.2)")
+        let buffer = try ModelBuffer(try Repo.bytes(URL(fileURLWithPath: rnb)))
+        let pre = try #require(buffer.model.file.preprocessing)
+        #expect(pre.resizeMode == .shorterSideThenCenterCrop && pre.resizeHeight == 36 && buffer.model.input.height == 32)
+        #expect((pre.mean.0, pre.std.2) == (0.485, 0.225) && String(decoding: buffer.model.file.label(9)!, as: UTF8.self) == "kind 9")
+        let infer = try runTool("rn-infer", [rnb, dir.appendingPathComponent("cats/1.ppm").path, "--json"])
+        #expect(infer.0 == 0 && infer.1.contains("\"label\""), "\(infer.2)")
+        let wrong = try runTool("rn-export", [model, "--calib", dir.path, "--labels", labels, "-o", rnb])   // no resize: stretched, fine
+        #expect(wrong.0 == 0, "\(wrong.2)")
+        let badLabels = try runTool("rn-export", [model, "--calib", dir.path, "-o", rnb])   // 2 class folders, 10 classes
+        #expect(badLabels.0 == 1 && badLabels.2.contains("2 labels (from the calibration data), the model has 10 classes"), "\(badLabels.2)")
     }
 
     @Test func badONNXIsOneLine() throws {

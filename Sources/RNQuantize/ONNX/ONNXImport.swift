@@ -46,9 +46,46 @@ public enum ONNXImporter {
             throw ExportError("ONNX: unsupported ops: " + unsupported.map { "\($0.label)" + ($0.domain.isEmpty ? "" : " (domain \($0.domain))") }
                 .joined(separator: ", "))
         }
-        var importer = Importer(graph: graph, opset: opset)
+        var ordered = graph
+        ordered.nodes = shortcutsFirst(graph.nodes)
+        var importer = Importer(graph: ordered, opset: opset)
         try importer.run(input: override)
         return try FoldedModel(ops: importer.ops, names: importer.names, input: importer.inputShape, info: info)
+    }
+
+    /// torchvision computes a block's projection shortcut after its two convolutions, which
+    /// keeps the block's input alive across them and puts the shortcut, not the second
+    /// convolution, right before the add. rn's own order (RNQuantize/FoldedModel) runs the
+    /// shortcut first: its input can then die early and the second convolution fuses with the add
+    /// (conv2d_add). So each projection (a Conv, with the BatchNormalization after it, that
+    /// only an Add reads) moves to just after the node that produces its input.
+    static func shortcutsFirst(_ nodes: [ONNXNode]) -> [ONNXNode] {
+        var nodes = nodes
+        var readers: [String: Int] = [:]
+        for n in nodes { for i in n.inputs { readers[i, default: 0] += 1 } }
+        func producer(_ name: String) -> Int? { nodes.firstIndex { $0.outputs.contains(name) } }
+        for add in nodes.indices where nodes[add].opType == "Add" {
+            for input in nodes[add].inputs {
+                // The chain: [Conv] or [Conv, BatchNormalization], each output read once.
+                guard var last = producer(input), readers[input] == 1 else { continue }
+                var chain = [last]
+                if nodes[last].opType == "BatchNormalization", let conv = producer(nodes[last].inputs[0]),
+                   readers[nodes[last].inputs[0]] == 1 {
+                    chain.insert(conv, at: 0)
+                    last = conv
+                }
+                guard nodes[last].opType == "Conv" else { continue }
+                let x = nodes[last].inputs[0]
+                let after = (producer(x) ?? -1) + 1   // right after x is produced (or first, for the graph input)
+                guard chain[0] > after, chain.allSatisfy({ $0 < add }) else { continue }
+                // Only when the rest of the block is in between (the other branch also reads x).
+                guard nodes[after..<chain[0]].contains(where: { $0.inputs.contains(x) }) else { continue }
+                let moved = chain.map { nodes[$0] }
+                for k in chain.reversed() { nodes.remove(at: k) }
+                nodes.insert(contentsOf: moved, at: after)
+            }
+        }
+        return nodes
     }
 
     struct Importer {
