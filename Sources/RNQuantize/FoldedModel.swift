@@ -8,11 +8,34 @@ import RNTrainKernels
 /// It runs in float for calibration and for checking the fold, and is what `Quantizer` turns
 /// into an int8 `ModelGraph`.
 public struct FoldedModel {
+    /// A fused activation: none, ReLU, or ReLU6 (ONNX Clip(0, 6)).
+    public enum Activation: Equatable, ExpressibleByBooleanLiteral {
+        case none, relu, relu6
+        /// `true` is ReLU, `false` none.
+        public init(booleanLiteral relu: Bool) { self = relu ? .relu : .none }
+        public init(_ relu: Bool) { self = relu ? .relu : .none }
+        @inline(__always) public func apply(_ x: Float) -> Float {
+            switch self {
+            case .none: return x
+            case .relu: return max(0, x)
+            case .relu6: return min(6, max(0, x))
+            }
+        }
+        /// The real range it lets through.
+        public var bounds: (low: Float, high: Float)? {
+            switch self {
+            case .none: return nil
+            case .relu: return (0, .infinity)
+            case .relu6: return (0, 6)
+            }
+        }
+    }
+
     public enum Op {
         /// weights (C_out, KH, KW, C_in), bias (C_out); `relu` fused.
         case conv(input: Int, weights: [Float], bias: [Float], outChannels: Int, kernel: Int, stride: Int,
-                  padding: Int, relu: Bool)
-        case add(Int, Int, relu: Bool)
+                  padding: Int, relu: Activation)
+        case add(Int, Int, relu: Activation)
         case maxPool(input: Int, kernel: Int, stride: Int, padding: Int)
         case globalAveragePool(input: Int)
         /// weights (K, C), bias (K).
@@ -75,7 +98,7 @@ public struct FoldedModel {
             names.append(name)
             return ops.count
         }
-        func fold(_ unit: ConvBN, input: Int, relu: Bool, name: String) throws -> Int {
+        func fold(_ unit: ConvBN, input: Int, relu: Activation, name: String) throws -> Int {
             let conv = unit.conv, bn = unit.bn
             let taps = conv.kernel * conv.kernel * conv.inChannels
             var weights = conv.weight.value
@@ -99,7 +122,7 @@ public struct FoldedModel {
             let input = current
             let shortcut = try block.projection.map { try fold($0, input: input, relu: false, name: "block\(b).shortcut") }
             let first = try fold(block.first, input: input, relu: true, name: "block\(b).conv1")
-            let second = try fold(block.second, input: first, relu: !block.residual, name: "block\(b).conv2")
+            let second = try fold(block.second, input: first, relu: Activation(!block.residual), name: "block\(b).conv2")
             current = block.residual ? emit(.add(second, shortcut ?? input, relu: true), "block\(b).add") : second
         }
         current = emit(.globalAveragePool(input: current), "pool")
@@ -144,14 +167,14 @@ public struct FoldedModel {
             let c = outChannels
             for r in 0..<y.rows {
                 let row = y.pointer + r * c
-                for ch in 0..<c { row[ch] = relu ? max(0, row[ch] + bias[ch]) : row[ch] + bias[ch] }
+                for ch in 0..<c { row[ch] = relu.apply(row[ch] + bias[ch]) }
             }
             return y
         case let .add(a, b, relu):
             let y = Tensor.like(tensors[a], zeroed: false)
             for k in 0..<y.count {
                 let v = tensors[a].data[k] + tensors[b].data[k]
-                y.data[k] = relu ? max(0, v) : v
+                y.data[k] = relu.apply(v)
             }
             return y
         case let .maxPool(input, kernel, stride, padding):

@@ -145,7 +145,7 @@ public struct Quantizer {
     /// conv (no ReLU) at folded op `i` followed by an add that alone reads it: the fused op, or nil.
     func fusedConvAdd(at i: Int, graph: ModelGraph, map: [Int]) throws -> (ModelGraph.Op, ModelGraph.Tensor)? {
         guard i + 1 < model.ops.count,
-              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, false) = model.ops[i],
+              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, .none) = model.ops[i],
               case let .add(a, b, relu) = model.ops[i + 1], a == i + 1 || b == i + 1,
               model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
         let residual = map[a == i + 1 ? b : a]
@@ -168,12 +168,15 @@ public struct Quantizer {
                 QuantizedMultiplier(real: twiceMax / (Double(1 << 20) * Double(out))))
     }
 
-    func outputTensor(_ shape: [Int], _ t: Int, relu: Bool) -> (ModelGraph.Tensor, RNKernels.ActivationRange) {
+    /// A tensor quantized for its range cut to what the fused activation lets through, and the
+    /// activation's clamp in its steps: [zero point, 127] for ReLU and for ReLU6, whose range
+    /// then ends at 6 or below, so 127 is at most the step of 6.
+    func outputTensor(_ shape: [Int], _ t: Int, relu: FoldedModel.Activation) -> (ModelGraph.Tensor, RNKernels.ActivationRange) {
         var range = ranges[t]
-        if relu { range.low = 0 }
+        if let b = relu.bounds { range.low = max(range.low, b.low); range.high = min(range.high, b.high) }
         let q = affineQuantization(range)
         return (.init(shape: shape, scale: q.scale, zeroPoint: q.zeroPoint),
-                RNKernels.ActivationRange(min: relu ? q.zeroPoint : -128, max: 127))
+                RNKernels.ActivationRange(min: relu == .none ? -128 : q.zeroPoint, max: 127))
     }
 
     /// Weights, biases and multipliers of a conv or fully connected op. With bias correction,

@@ -209,3 +209,34 @@ enum Proto {
         #expect(close(got, expected), "\(got) vs \(expected)")
     }
 }
+
+/// Clip(0, 6) becomes a fused ReLU6: in float it clamps at 6, in int8 its clamp stops at the step of 6.
+@Suite struct ONNXReLU6Tests {
+    @Test func clipZeroSixIsAFusedReLU6() throws {
+        let bytes = [UInt8](try Data(contentsOf: ONNXImportTests.root.appendingPathComponent("resnet10-cifar-w4-relu6-op13.onnx")))
+        let folded = try ONNXImporter.fold(try ONNXModel(bytes: bytes), info: CheckpointInfo(labels: (0..<6).map { "\($0)" },
+                                                                                              mean: [0.5, 0.5, 0.5], std: [0.01, 0.01, 0.01]))
+        let relu6 = folded.ops.indices.filter {
+            switch folded.ops[$0] {
+            case .conv(_, _, _, _, _, _, _, .relu6), .add(_, _, .relu6): return true
+            default: return false
+            }
+        }
+        #expect(relu6.count == 9)   // the stem, each block's first convolution and each block's add
+        // std 0.01 blows the inputs up, so activations reach the clamp.
+        let data = ImageDataset(pixels: syntheticImages(count: 8, height: 16, width: 16, channels: 3, seed: 3), labels: [Int](repeating: 0, count: 8),
+                                height: 16, width: 16, channels: 3, classNames: (0..<6).map { "\($0)" }, source: "synthetic")
+        let float = folded.run(Tensor(n: 8, h: 16, w: 16, c: 3, values: data.pixels.map { (Float($0) / 255 - 0.5) / 0.01 }))
+        #expect(relu6.allSatisfy { i in float[i + 1].data[0..<float[i + 1].count].max()! == 6 })
+        // In int8 each ReLU6 output's range is [0, 6] at most: its clamp [zero point, 127] then
+        // ends at 6 (or at the step of 6, were the calibrated range wider).
+        let graph = try Exporter.export(folded, calibration: data, options: ExportOptions(calibrationCount: 8)).graph
+        let relu6Names = Set(relu6.map { folded.names[$0] })
+        let clamped = graph.ops.indices.filter { relu6Names.contains(String(graph.names[$0].split(separator: "+").last!)) }
+        #expect(clamped.count == 9)
+        for j in clamped {
+            let t = graph.tensors[j + 1], top = Double(graph.ops[j].activation.max - t.zeroPoint) * Double(t.scale)
+            #expect(graph.ops[j].activation.min == t.zeroPoint && abs(top - 6) <= Double(t.scale) / 2, "\(graph.names[j]): clamp top \(top)")
+        }
+    }
+}

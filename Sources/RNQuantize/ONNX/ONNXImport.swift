@@ -200,10 +200,12 @@ public enum ONNXImporter {
                     : node.attribute("min")?.float
                 let high = opset >= 11 ? (node.inputs.count > 2 && !node.inputs[2].isEmpty ? try constant(node.inputs[2], node).floats.first : nil)
                     : node.attribute("max")?.float
-                guard low == 0, high == nil || high! >= 3.0e38 else {
-                    throw fail(node, "Clip to [\(low.map { "\($0)" } ?? "-inf"), \(high.map { "\($0)" } ?? "inf")]: only Clip(0, inf) (a ReLU) is supported; ReLU6 is not yet")
+                switch (low, high) {
+                case (0?, nil), (0?, .some(3.0e38...)): try relu(node, .relu)
+                case (0?, 6?): try relu(node, .relu6)
+                default:
+                    throw fail(node, "Clip to [\(low.map { "\($0)" } ?? "-inf"), \(high.map { "\($0)" } ?? "inf")]: only Clip(0, inf) (ReLU) and Clip(0, 6) (ReLU6) are supported")
                 }
-                try relu(node)
             case "Add": try add(node)
             case "MaxPool": try maxPool(node)
             case "GlobalAveragePool":
@@ -291,7 +293,7 @@ public enum ONNXImporter {
             let oh = (x.h + 2 * padding - kernel) / stride + 1, ow = (x.w + 2 * padding - kernel) / stride + 1
             guard oh >= 1, ow >= 1 else { throw fail(node, "the window does not fit the \(x.h)x\(x.w) input") }
             let t = emit(.conv(input: x.t, weights: ohwi, bias: bias, outChannels: cout, kernel: kernel, stride: stride,
-                               padding: padding, relu: false), node)
+                               padding: padding, relu: .none), node)
             values[node.outputs[0]] = .feature(t: t, c: cout, h: oh, w: ow)
         }
 
@@ -301,7 +303,7 @@ public enum ONNXImporter {
             guard int(node, "training_mode", 0) == 0, node.outputs.filter({ !$0.isEmpty }).count == 1 else {
                 throw fail(node, "only inference-mode batch normalization is supported")
             }
-            guard let i = fusable(node.inputs[0], x.t), case let .conv(input, weights, bias, c, k, s, p, false) = ops[i] else {
+            guard let i = fusable(node.inputs[0], x.t), case let .conv(input, weights, bias, c, k, s, p, .none) = ops[i] else {
                 throw fail(node, "batch normalization is folded into the convolution before it, which it must alone read")
             }
             let (gamma, beta, mean, variance) = (try constant(node.inputs[1], node).floats, try constant(node.inputs[2], node).floats,
@@ -318,20 +320,20 @@ public enum ONNXImporter {
                 b[ch] = (bias[ch] - mean[ch]) * scale + beta[ch]
             }
             guard w.allSatisfy(\.isFinite), b.allSatisfy(\.isFinite) else { throw fail(node, "folded weights are not finite") }
-            ops[i] = .conv(input: input, weights: w, bias: b, outChannels: c, kernel: k, stride: s, padding: p, relu: false)
+            ops[i] = .conv(input: input, weights: w, bias: b, outChannels: c, kernel: k, stride: s, padding: p, relu: .none)
             values[node.outputs[0]] = .feature(t: x.t, c: x.c, h: x.h, w: x.w)
         }
 
-        /// A ReLU fuses into the conv or add before it.
-        mutating func relu(_ node: ONNXNode) throws {
+        /// A ReLU (or ReLU6) fuses into the conv or add before it.
+        mutating func relu(_ node: ONNXNode, _ activation: FoldedModel.Activation = .relu) throws {
             let x = try feature(node.inputs[0], node)
             guard let i = fusable(node.inputs[0], x.t) else {
                 throw fail(node, "a ReLU fuses into the convolution or add before it, which it must alone read")
             }
             switch ops[i] {
-            case let .conv(input, w, b, c, k, s, p, false):
-                ops[i] = .conv(input: input, weights: w, bias: b, outChannels: c, kernel: k, stride: s, padding: p, relu: true)
-            case let .add(a, b, false): ops[i] = .add(a, b, relu: true)
+            case let .conv(input, w, b, c, k, s, p, .none):
+                ops[i] = .conv(input: input, weights: w, bias: b, outChannels: c, kernel: k, stride: s, padding: p, relu: activation)
+            case let .add(a, b, .none): ops[i] = .add(a, b, relu: activation)
             default: throw fail(node, "a ReLU fuses only into a convolution or an add")
             }
             values[node.outputs[0]] = .feature(t: x.t, c: x.c, h: x.h, w: x.w)
@@ -342,7 +344,7 @@ public enum ONNXImporter {
             switch (a, b) {
             case let (.feature(ta, ca, ha, wa), .feature(tb, cb, hb, wb)):
                 guard (ca, ha, wa) == (cb, hb, wb) else { throw fail(node, "shapes \(ca)x\(ha)x\(wa) and \(cb)x\(hb)x\(wb) differ (no broadcasting)") }
-                values[node.outputs[0]] = .feature(t: emit(.add(ta, tb, relu: false), node), c: ca, h: ha, w: wa)
+                values[node.outputs[0]] = .feature(t: emit(.add(ta, tb, relu: .none), node), c: ca, h: ha, w: wa)
             case let (.flat(t, count, nchw), .constant(bias)), let (.constant(bias), .flat(t, count, nchw)):
                 // The bias of a MatMul: folded into the fully connected op before it.
                 let name: String
