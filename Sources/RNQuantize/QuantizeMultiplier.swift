@@ -44,3 +44,13 @@ extension QuantizedMultiplier {
         self.init(Int32(mantissa), base.shift.raw - Int32(k))
     }
 }
+
+extension QuantizedMultiplier {
+    /// TFLite int8 add: inputs rescaled to twice the larger input scale with 20 bits of
+    /// headroom, m_i = s_i / (2 max(s0, s1)), m_out = 2 max(s0, s1) / (2^20 s_out).
+    public static func add(_ s0: Float, _ s1: Float, output out: Float) -> (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier) {
+        let twiceMax = 2 * max(Double(s0), Double(s1))
+        return (QuantizedMultiplier(real: Double(s0) / twiceMax), QuantizedMultiplier(real: Double(s1) / twiceMax),
+                QuantizedMultiplier(real: twiceMax / (Double(1 << 20) * Double(out))))
+    }
+}

@@ -160,12 +160,8 @@ public struct Quantizer {
                            convZeroPoint: conv.zeroPoint, leftShift: 20, multipliers: (m0, m1, mOut), activation: activation), out)
     }
 
-    /// TFLite int8 add: inputs rescaled to twice the larger input scale with 20 bits of
-    /// headroom, m_i = s_i / (2 max(s0, s1)), m_out = 2 max(s0, s1) / (2^20 s_out).
     func addMultipliers(_ s0: Float, _ s1: Float, _ out: Float) -> (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier) {
-        let twiceMax = 2 * max(Double(s0), Double(s1))
-        return (QuantizedMultiplier(real: Double(s0) / twiceMax), QuantizedMultiplier(real: Double(s1) / twiceMax),
-                QuantizedMultiplier(real: twiceMax / (Double(1 << 20) * Double(out))))
+        QuantizedMultiplier.add(s0, s1, output: out)
     }
 
     /// A tensor quantized for its range cut to what the fused activation lets through, and the
