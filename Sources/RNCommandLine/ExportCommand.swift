@@ -10,8 +10,8 @@ import RNTrain
 public enum ExportCommand {
     public static let spec = CommandSpec(
         name: "rn-export",
-        overview: "Quantize a float .rnf or ONNX model to an int8 .rnb (batch norm folded, calibrated, arena planned).",
-        arguments: [("model.rnf|model.onnx", "The float model: rn-train's, or a float ONNX graph (omit with --random).")],
+        overview: "Quantize a float .rnf or ONNX model to an int8 .rnb (batch norm folded, calibrated, arena planned), or convert an int8 .tflite.",
+        arguments: [("model.rnf|model.onnx|model.tflite", "The model: rn-train's, a float ONNX graph, or a fully int8 .tflite (its quantization kept; omit with --random).")],
         minimumPositionals: 0, maximumPositionals: 1,
         options: [
             OptionSpec(["--calib"], value: "path|fashion-mnist", help: "Calibration images: training split of this data set."),
@@ -56,6 +56,10 @@ public enum ExportCommand {
         }
         let options = ExportOptions(method: method, calibrationCount: count, biasCorrection: args.flag("--bias-correction"),
                                     weightLayout: layout)
+        if let path = args.positionals.first, path.lowercased().hasSuffix(".tflite") {
+            exportTFLite(path, args: args, output: output, layout: layout)
+            return
+        }
         do {
             let start = Date()
             var net: ResNet? = nil, folded: FoldedModel? = nil, info: CheckpointInfo, calibration: ImageDataset, source: String
@@ -202,6 +206,61 @@ public enum ExportCommand {
         let info = CheckpointInfo(labels: labels, mean: mean, std: std, provenance: ["source": path])
         let model = try FoldedModel(ops: provisional.ops, names: provisional.names, input: shape, info: info)
         return (model, calibration, pipeline)
+    }
+
+    /// rn-export model.tflite: the file's int8 quantization kept exactly; no calibration.
+    static func exportTFLite(_ path: String, args: ParsedArguments, output: String, layout: RNWeightLayout) {
+        let name = spec.name
+        do {
+            let bytes: [UInt8]
+            do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "a .tflite model") } catch { throw ToolError("\(path): \(error)") }
+            // Channels for the --mean/--std defaults come from the graph; parse once to know them.
+            func perChannel(_ flag: String, _ channels: Int, _ imagenet: [Float], _ gray: Float) -> [Float] {
+                guard let text = args.value(flag) else { return channels == 1 ? [gray] : imagenet }
+                let values = text.split(separator: ",").compactMap { Float($0) }
+                guard values.count == channels, values.allSatisfy({ $0.isFinite && (flag == "--mean" || $0 > 0) }) else {
+                    usageError("\(flag) wants \(channels) comma-separated numbers", command: name)
+                }
+                return values
+            }
+            var labels: [String]? = nil
+            if let file = args.value("--labels") {
+                let text: [UInt8]
+                do { text = try readFileBytes(file, limit: 16 << 20, kind: "a labels file") } catch { throw ToolError("\(file): \(error)") }
+                labels = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+                while labels?.last == "" { labels!.removeLast() }
+            }
+            var graph: ModelGraph
+            do {
+                let probe = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: nil)
+                let c = probe.tensors[0].channels
+                graph = try TFLiteImporter.graph(bytes, mean: perChannel("--mean", c, [0.485, 0.456, 0.406], 0.5),
+                                                 std: perChannel("--std", c, [0.229, 0.224, 0.225], 0.5), labels: labels)
+            } catch {
+                throw ToolError("\(path): \(error)")
+            }
+            if let shorter = args.value("--resize").map({ _ in args.int("--resize", default: 0, in: 1...65535, command: name) }) {
+                graph.preprocessing?.resizeMode = .shorterSideThenCenterCrop
+                (graph.preprocessing!.resizeHeight, graph.preprocessing!.resizeWidth) = (shorter, shorter)
+            }
+            graph.provenance = [("generator", "rn-export"), ("source", path), ("quantization", "kept from the .tflite")]
+            let rnb = try RNBWriter.write(graph, weightLayout: layout)
+            try Data(rnb).write(to: URL(fileURLWithPath: output), options: .atomic)
+            let buffer = try ModelBuffer(rnb)
+            if let header = args.value("--c-header") {
+                try cHeader(for: rnb, model: buffer.model, source: path).write(toFile: header, atomically: true, encoding: .utf8)
+            }
+            let summary = ModelSummary(buffer.model)
+            if args.flag("--json") {
+                print(JSON.object(summary.jsonMembers).text())
+            } else {
+                print("\(path) -> \(output) (\(rnb.count) bytes, int8 quantization from the .tflite)")
+                print(summary.text(ranges: nil), terminator: "")
+            }
+        } catch {
+            fail("\(error)")
+        }
     }
 
     /// "32x32x3" -> (32, 32, 3).

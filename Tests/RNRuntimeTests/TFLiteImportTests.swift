@@ -52,3 +52,47 @@ import RNTrain
         #expect(diff(ours, want) == "OK", "\(name) against TFLM")
     }
 }
+
+/// Bad .tflite input: one error naming the operator or field, never a crash or a huge allocation.
+@Suite struct TFLiteBadInputTests {
+    func importError(_ bytes: [UInt8]) -> String? {
+        do { _ = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: nil); return nil } catch { return "\(error)" }
+    }
+
+    @Test func truncationsFlipsAndUnsupportedOperators() throws {
+        let bytes = [UInt8](try Data(contentsOf: TFLiteImportTests.root.appendingPathComponent("resnet10-cifar-w8-int8.tflite")))
+        #expect(importError(bytes) == nil)
+        for length in stride(from: 0, to: bytes.count, by: 211) {
+            #expect(importError(Array(bytes[..<length])) != nil, "truncated to \(length) bytes")
+        }
+        var rng = SeededRandom(seed: 15)
+        for _ in 0..<500 {   // flips in the structure (the first 4 KB and the last 8 KB): an error or a graph, never a crash
+            var mutant = bytes
+            let at = Bool.random(using: &rng) ? Int.random(in: 0..<4096, using: &rng) : Int.random(in: (bytes.count - 8192)..<bytes.count, using: &rng)
+            mutant[at] ^= UInt8.random(in: 1...255, using: &rng)
+            if let graph = try? TFLiteImporter.graph(mutant, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: nil) {
+                _ = try? RNBWriter.write(graph)   // what imports must also write or be refused cleanly
+            }
+        }
+        let depthwise = [UInt8](try Data(contentsOf: TFLiteImportTests.root.appendingPathComponent("unsupported-depthwise.tflite")))
+        #expect(importError(depthwise) == "TFLite: unsupported operators: DEPTHWISE_CONV_2D (operator 0)")
+        #expect(importError(Array("not a model at all".utf8))?.contains("no TFL3 identifier") == true)
+        var badRoot = bytes
+        badRoot[0] = 0xFF; badRoot[1] = 0xFF; badRoot[2] = 0xFF; badRoot[3] = 0x7F   // root offset past the end
+        #expect(importError(badRoot)?.contains("outside the") == true)
+    }
+
+    @Test func rnExportTFLiteIsOneCommand() throws {
+        let model = TFLiteImportTests.root.appendingPathComponent("resnet10-imagenet-w8-int8.tflite").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rn-tflite-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let rnb = dir.appendingPathComponent("m.rnb").path, header = dir.appendingPathComponent("m.h").path
+        let (status, stdout, stderr) = try runTool("rn-export", [model, "-o", rnb, "--c-header", header, "--json"])
+        #expect(status == 0, "\(stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        #expect((json["arena_bytes"] as? Int ?? .max) * 2 <= 12_973)   // at most half of TFLM's arena for this model
+        #expect(try String(contentsOfFile: header, encoding: .utf8).contains("#define RN_MODEL_ARENA_BYTES"))
+        let bad = try runTool("rn-export", [TFLiteImportTests.root.appendingPathComponent("unsupported-depthwise.tflite").path, "-o", rnb])
+        #expect(bad.0 == 1 && bad.2.hasSuffix("unsupported-depthwise.tflite: TFLite: unsupported operators: DEPTHWISE_CONV_2D (operator 0)\n"), "\(bad.2)")
+    }
+}

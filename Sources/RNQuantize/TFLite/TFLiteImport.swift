@@ -102,7 +102,7 @@ public enum TFLiteImporter {
             guard x.buffer > 0, x.buffer < buffers.count, let bytes = try buffers[x.buffer].bytes(0) else {
                 throw fail(op, "constant tensor '\(x.name)' has no data (buffer \(x.buffer) of \(buffers.count))")
             }
-            let elements = x.shape.reduce(1) { $0 * max($1, 0) }
+            let elements = try count(x, op)
             let size = [0: 4, 2: 4, 9: 1, 3: 1, 4: 8][x.type] ?? 0
             guard size > 0, bytes.count == elements * size else {
                 throw fail(op, "tensor '\(x.name)': \(bytes.count) bytes for shape \(x.shape) of type \(x.type)")
@@ -110,12 +110,31 @@ public enum TFLiteImporter {
             return bytes
         }
 
+        /// A tensor's element count: every dim in 1...65535 (what `.rnb` files hold), the product below 2^31.
+        func count(_ x: Tensor, _ op: Operator) throws -> Int {
+            var n = 1
+            for d in x.shape {
+                guard (1...65535).contains(d) else { throw fail(op, "tensor '\(x.name)' has dimension \(d)") }
+                n *= d
+                guard n < 1 << 31 else { throw fail(op, "tensor '\(x.name)' has more than 2^31 elements") }
+            }
+            return n
+        }
+
+        /// A real multiplier as TFLite's QuantizeMultiplier stores it; scales that make it 2^30 or
+        /// more (no int8 model has them) are an error, not a trap.
+        func multiplier(_ real: Double, _ op: Operator) throws -> QuantizedMultiplier {
+            guard real.isFinite, real < 0x1p30 else { throw fail(op, "scales give a requantization multiplier of \(real)") }
+            return QuantizedMultiplier(real: real)
+        }
+
         /// CalculateActivationRangeQuantized: NONE, RELU (1), RELU6 (3).
         func activation(_ code: Int, _ out: (scale: Float, zeroPoint: Int32), _ op: Operator) throws -> ActivationRange {
             switch code {
             case 0: return .none
             case 1: return ActivationRange(min: max(-128, out.zeroPoint), max: 127)
-            case 3: return ActivationRange(min: max(-128, out.zeroPoint), max: min(127, out.zeroPoint + Int32((6 / out.scale).rounded())))
+            case 3: return ActivationRange(min: max(-128, out.zeroPoint),
+                                           max: Int32(min(127, Double(out.zeroPoint) + Double((6 / out.scale).rounded()))))
             default: throw fail(op, "fused activation \(code) is not supported (NONE, RELU, RELU6 are)")
             }
         }
@@ -133,12 +152,19 @@ public enum TFLiteImporter {
         }
 
         mutating func tensor(_ t: Int, _ op: Operator) throws -> Int {
+            guard t >= 0 else { throw fail(op, "a required input is missing") }
             guard let g = map[t] else { throw fail(op, "reads tensor '\(tensors[t].name)' before any operator writes it") }
             return g
         }
 
         mutating func append(_ op: ModelGraph.Op, output t: Int, shape: [Int], _ source: Operator) throws {
             let q = try quantization(t, source)
+            _ = try count(Tensor(name: tensors[t].name, shape: shape, type: 9, buffer: 0, scales: [], zeroPoints: [], quantizedDimension: 0), source)
+            let w = op.window
+            guard [w.kernelH, w.kernelW, w.strideH, w.strideW, w.padTop, w.padLeft, w.padBottom, w.padRight].allSatisfy({ (0...255).contains($0) }),
+                  w.isZero || (w.kernelH >= 1 && w.kernelW >= 1 && w.strideH >= 1 && w.strideW >= 1) else {
+                throw fail(source, "window \(w) does not fit the format (kernel, stride and padding 1 to 255)")
+            }
             graph.append(op, output: .init(shape: shape, scale: q.scale, zeroPoint: q.zeroPoint))
             graph.names.append(String(tensors[t].name.map { $0 == "+" || $0 == "\n" ? "_" : $0 }))
             map[t] = graph.tensors.count - 1
@@ -146,18 +172,22 @@ public enum TFLiteImporter {
 
         mutating func run(inputs: [Int], outputs: [Int], mean: [Float], std: [Float], labels: [String]?) throws -> ModelGraph {
             guard inputs.count == 1, outputs.count == 1 else { throw ExportError("TFLite: \(inputs.count) inputs and \(outputs.count) outputs; rn runs one of each") }
+            guard (inputs + outputs).allSatisfy({ $0 >= 0 && $0 < tensors.count }), let firstOp = ops.first else {
+                throw ExportError("TFLite: the subgraph's input or output is not a tensor, or it has no operators")
+            }
             var input = inputs[0]
             var body = ops[...]
             // A float input quantized by the first operator: rn's input is that int8 tensor.
-            if tensors[input].type == 0, let first = body.first, first.code == Builtin.quantize.rawValue, first.inputs == [input] {
+            if tensors[input].type == 0, let first = body.first, first.code == Builtin.quantize.rawValue, first.inputs == [input],
+               first.outputs.count == 1, first.outputs[0] >= 0 {
                 input = first.outputs[0]
                 body = body.dropFirst()
             }
             let shape = tensors[input].shape
-            guard shape.count == 4, shape[0] == 1, [1, 3].contains(shape[3]) else {
+            guard shape.count == 4, shape[0] == 1, [1, 3].contains(shape[3]), shape.allSatisfy({ (1...65535).contains($0) }) else {
                 throw ExportError("TFLite input '\(tensors[input].name)': shape \(shape); rn runs [1, H, W, 1 or 3] images")
             }
-            let q = try quantization(input, ops.first!)
+            let q = try quantization(input, firstOp)
             let pre = Preprocessing(channels: shape[3], resizeHeight: shape[1], resizeWidth: shape[2], mean: mean, std: std)
             graph = ModelGraph(input: .init(shape: shape, scale: q.scale, zeroPoint: q.zeroPoint),
                                inputTable: pre.inputTable(scale: q.scale, zeroPoint: q.zeroPoint))
@@ -182,6 +212,10 @@ public enum TFLiteImporter {
         }
 
         mutating func visit(_ op: Operator) throws {
+            let needs = [Builtin.conv: 2, .fullyConnected: 2, .add: 2, .mean: 2][Builtin(rawValue: op.code)!] ?? 1
+            guard op.outputs.count == 1, op.outputs[0] >= 0, op.inputs.count >= needs, op.inputs.prefix(needs).allSatisfy({ $0 >= 0 }) else {
+                throw ExportError("TFLite operator \(op.index) (\(TFLiteImporter.name(of: op.code))): \(op.inputs.count) inputs and \(op.outputs.count) outputs")
+            }
             let o = op.options
             let out = op.outputs[0]
             let outShape = tensors[out].shape
@@ -218,7 +252,9 @@ public enum TFLiteImporter {
                 let a = try tensor(op.inputs[0], op), b = try tensor(op.inputs[1], op)
                 guard graph.tensors[a].shape == graph.tensors[b].shape else { throw fail(op, "broadcasting is not supported") }
                 let qo = try quantization(out, op)
-                let m = QuantizedMultiplier.add(graph.tensors[a].scale, graph.tensors[b].scale, output: qo.scale)
+                let (sa, sb) = (graph.tensors[a].scale, graph.tensors[b].scale)
+                _ = try multiplier(2 * Double(max(sa, sb)) / (Double(1 << 20) * Double(qo.scale)), op)
+                let m = QuantizedMultiplier.add(sa, sb, output: qo.scale)
                 let act = try activation(try o?.int(0, size: 1) ?? 0, qo, op)
                 try append(.add(input0: a, input1: b, leftShift: 20, multipliers: m, activation: act), output: out, shape: graph.tensors[a].shape, op)
             case .maxPool, .averagePool:
@@ -237,10 +273,12 @@ public enum TFLiteImporter {
                 try append(.maxPool(input: x, window: window, activation: act), output: out, shape: [1, oh, ow, xs.channels], op)
             case .mean:
                 let x = try tensor(op.inputs[0], op), xs = graph.tensors[x]
+                guard tensors[op.inputs[1]].type == 2 else { throw fail(op, "axes must be int32") }
                 let axes = try data(op.inputs[1], op)
                 let axis = stride(from: axes.startIndex, to: axes.endIndex, by: 4).map { Int(Int32(bitPattern: UInt32(axes[$0]) | UInt32(axes[$0 + 1]) << 8 | UInt32(axes[$0 + 2]) << 16 | UInt32(axes[$0 + 3]) << 24)) }
                 guard Set(axis.map { $0 < 0 ? $0 + 4 : $0 }) == [1, 2], xs.shape.count == 4 else { throw fail(op, "only a mean over height and width is supported") }
                 let qo = try quantization(out, op)
+                _ = try multiplier(Double(xs.scale) / Double(qo.scale), op)
                 let m = QuantizedMultiplier(meanOf: xs.height * xs.width, inputScale: xs.scale, outputScale: qo.scale)
                 try append(.mean(input: x, multiplier: m, activation: .none), output: out, shape: (try o?.bool(0) ?? false) ? [1, 1, 1, xs.channels] : [1, xs.channels], op)
             case .reshape:
@@ -272,8 +310,8 @@ public enum TFLiteImporter {
                 }
             }
             let out = try quantization(output, op)
-            let multipliers = (0..<outputs).map { c in
-                QuantizedMultiplier(real: Double(inputScale) * Double(filter.scales[filter.scales.count == 1 ? 0 : c]) / Double(out.scale))
+            let multipliers = try (0..<outputs).map { c in
+                try multiplier(Double(inputScale) * Double(filter.scales[filter.scales.count == 1 ? 0 : c]) / Double(out.scale), op)
             }
             let scales = (0..<outputs).map { Double(filter.scales[filter.scales.count == 1 ? 0 : $0]) }
             return ModelGraph.Weights(values: values, bias: biasValues, multipliers: multipliers, scales: scales)
