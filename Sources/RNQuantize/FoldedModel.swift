@@ -41,17 +41,6 @@ public struct FoldedModel {
         /// weights (K, C), bias (K).
         case fullyConnected(input: Int, weights: [Float], bias: [Float], outputs: Int)
 
-        /// The same op reading `map[t]` instead of tensor t.
-        func remapped(_ map: [Int]) -> Op {
-            switch self {
-            case let .conv(i, w, b, c, k, s, p, r): return .conv(input: map[i], weights: w, bias: b, outChannels: c, kernel: k, stride: s, padding: p, relu: r)
-            case let .add(a, b, r): return .add(map[a], map[b], relu: r)
-            case let .maxPool(i, k, s, p): return .maxPool(input: map[i], kernel: k, stride: s, padding: p)
-            case let .globalAveragePool(i): return .globalAveragePool(input: map[i])
-            case let .fullyConnected(i, w, b, o): return .fullyConnected(input: map[i], weights: w, bias: b, outputs: o)
-            }
-        }
-
         public var inputs: [Int] {
             switch self {
             case .conv(let i, _, _, _, _, _, _, _), .maxPool(let i, _, _, _), .globalAveragePool(let i),

@@ -70,28 +70,13 @@ public struct Quantizer {
         graph.labels = model.info.labels
         graph.ranges = [ranges[0]]
         graph.provenance = provenance
-        // Folded tensor index -> graph tensor index (fusion removes the fused convs' outputs).
-        var map = [0]
-        var i = 0
-        while i < model.ops.count {
+        // One int8 op per folded op (tensor numbers kept), then the fusions every graph gets
+        // (ModelGraph.fused): the fused pairs' names join both float layers
+        // ("block2.conv2+block2.add"), so rn-drift reads which layers each op computes.
+        for (i, op) in model.ops.enumerated() {
             let name = model.names[i], t = i + 1
-            // A fused pair replaces folded ops i and i + 1; the first one's output is never stored.
-            let fused = try (fuseStemPool ? fusedConvMaxPool(at: i, graph: graph, map: map) : nil)
-                ?? (fuseResidualAdds ? fusedConvAdd(at: i, graph: graph, map: map) : nil)
-            if let (op, out) = fused {
-                // The file names the op after both float layers ("block2.conv2+block2.add"), so
-                // rn-drift reads which folded layers it computes instead of re-deriving fusion.
-                graph.append(op, output: out)
-                graph.names.append(name + "+" + model.names[i + 1])
-                graph.ranges.append(ranges[i + 2])
-                map += [-1, graph.tensors.count - 1]
-                i += 2
-                continue
-            }
-            let op = model.ops[i].remapped(map)
             graph.names.append(name)
             graph.ranges.append(ranges[t])
-            defer { map.append(graph.tensors.count - 1); i += 1 }
             switch op {
             case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu):
                 let x = graph.tensors[input]
@@ -121,43 +106,7 @@ public struct Quantizer {
                 graph.append(.fullyConnected(input: input, weights: w, activation: activation), output: out)
             }
         }
-        return graph
-    }
-
-    /// conv at folded op `i` followed by a max pool that alone reads it: the fused op, or nil.
-    func fusedConvMaxPool(at i: Int, graph: ModelGraph, map: [Int]) throws -> (ModelGraph.Op, ModelGraph.Tensor)? {
-        guard i + 1 < model.ops.count,
-              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, relu) = model.ops[i],
-              case let .maxPool(pooled, poolKernel, poolStride, poolPadding) = model.ops[i + 1], pooled == i + 1,
-              model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
-        let x = graph.tensors[map[input]]
-        let convWindow = RNWindow.square(kernel, stride: stride, padding: padding)
-        let poolWindow = RNWindow.square(poolKernel, stride: poolStride, padding: poolPadding)
-        let (ch, cw) = convWindow.outputSize(height: x.height, width: x.width)
-        let (oh, ow) = poolWindow.outputSize(height: ch, width: cw)
-        // The pool keeps scale and zero point: the convolution is quantised like the output.
-        let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 1, relu: relu)
-        let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: out, op: i, name: model.names[i])
-        return (.conv2DMaxPool(input: map[input], window: convWindow, poolWindow: poolWindow, weights: w,
-                               activation: activation), out)
-    }
-
-    /// conv (no ReLU) at folded op `i` followed by an add that alone reads it: the fused op, or nil.
-    func fusedConvAdd(at i: Int, graph: ModelGraph, map: [Int]) throws -> (ModelGraph.Op, ModelGraph.Tensor)? {
-        guard i + 1 < model.ops.count,
-              case let .conv(input, weights, bias, outChannels, kernel, stride, padding, .none) = model.ops[i],
-              case let .add(a, b, relu) = model.ops[i + 1], a == i + 1 || b == i + 1,
-              model.ops.enumerated().allSatisfy({ $0.offset == i + 1 || !$0.element.inputs.contains(i + 1) }) else { return nil }
-        let residual = map[a == i + 1 ? b : a]
-        let x = graph.tensors[map[input]]
-        let window = RNWindow.square(kernel, stride: stride, padding: padding)
-        let (oh, ow) = window.outputSize(height: x.height, width: x.width)
-        let (conv, _) = outputTensor([1, oh, ow, outChannels], i + 1, relu: false)
-        let (out, activation) = outputTensor([1, oh, ow, outChannels], i + 2, relu: relu)
-        let w = try quantizedWeights(weights, bias: bias, outputs: outChannels, input: x, output: conv, op: i, name: model.names[i])
-        let (m0, m1, mOut) = addMultipliers(conv.scale, graph.tensors[residual].scale, out.scale)
-        return (.conv2DAdd(input: map[input], residual: residual, window: window, weights: w, convScale: conv.scale,
-                           convZeroPoint: conv.zeroPoint, leftShift: 20, multipliers: (m0, m1, mOut), activation: activation), out)
+        return graph.fused(residualAdds: fuseResidualAdds, stemPools: fuseStemPool)
     }
 
     func addMultipliers(_ s0: Float, _ s1: Float, _ out: Float) -> (QuantizedMultiplier, QuantizedMultiplier, QuantizedMultiplier) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RNFormat
 import RNQuantize
 import RNRuntime
 import RNTrain
@@ -22,7 +23,9 @@ import RNTrain
         let bytes = [UInt8](try Data(contentsOf: Self.root.appendingPathComponent("\(name).tflite")))
         let channels = (entry["input"] as! [Int])[2]
         let graph = try TFLiteImporter.graph(bytes, mean: [Float](repeating: 0.5, count: channels), std: [Float](repeating: 0.5, count: channels), labels: nil)
-        let buffer = try ModelBuffer(try RNBWriter.write(graph))
+        #expect(graph.ops.contains { if case .conv2DAdd = $0 { return true } else { return false } }, "residual adds fused")
+        for layout in [RNWeightLayout.ohwi, .o16hwi4] {
+        let buffer = try ModelBuffer(try RNBWriter.write(graph, weightLayout: layout))
         let model = buffer.model
         let raw = try Data(contentsOf: Self.root.appendingPathComponent("\(name).inputs.bin"))
         let floatIO = entry["input_type"] as! String == "float32"
@@ -49,7 +52,8 @@ import RNTrain
             want = tflm.map { Int8(bitPattern: $0) }
         }
         print("\(name): rn arena \(model.arenaBytes) bytes, TFLM \(entry["tflm_arena_bytes"]!); \(ours.count) output bytes, \(zip(ours, want).filter { $0 == $1 }.count) equal")
-        #expect(diff(ours, want) == "OK", "\(name) against TFLM")
+        #expect(diff(ours, want) == "OK", "\(name) against TFLM, weights in \(layout)")
+        }
     }
 }
 

@@ -208,7 +208,7 @@ public enum TFLiteImporter {
             let classes = graph.tensors[last].byteCount
             graph.labels = labels ?? (0..<classes).map { "class \($0)" }
             guard graph.labels!.count == classes else { throw ExportError("TFLite: \(graph.labels!.count) labels, the model has \(classes) classes") }
-            return graph
+            return graph.fused()   // the same exact fusions as rn's own exports
         }
 
         mutating func visit(_ op: Operator) throws {
