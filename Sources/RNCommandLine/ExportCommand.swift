@@ -180,25 +180,9 @@ public enum ExportCommand {
         guard (calibration.height, calibration.width, calibration.channels) == (shape.height, shape.width, shape.channels) else {
             throw ToolError("\(calib): images are \(calibration.height)x\(calibration.width)x\(calibration.channels), the model takes \(shape.height)x\(shape.width)x\(shape.channels)")
         }
-        func perChannel(_ flag: String, _ imagenet: [Float], _ gray: Float) -> [Float] {
-            guard let text = args.value(flag) else { return shape.channels == 1 ? [gray] : imagenet }
-            let values = text.split(separator: ",").compactMap { Float($0) }
-            guard values.count == shape.channels, values.allSatisfy({ $0.isFinite }) else {
-                usageError("\(flag) wants \(shape.channels) comma-separated numbers", command: name)
-            }
-            return values
-        }
-        let mean = perChannel("--mean", [0.485, 0.456, 0.406], 0.5), std = perChannel("--std", [0.229, 0.224, 0.225], 0.5)
-        guard std.allSatisfy({ $0 > 0 }) else { usageError("--std values must be positive", command: name) }
+        let (mean, std) = normalization(args, channels: shape.channels)
         guard case let .fullyConnected(_, _, _, classes)? = provisional.ops.last else { throw ToolError("\(path): the graph does not end in logits") }
-        var labels = calibration.classNames
-        if let file = args.value("--labels") {
-            let text: [UInt8]
-            do { text = try readFileBytes(file, limit: 16 << 20, kind: "a labels file") } catch { throw ToolError("\(file): \(error)") }
-            labels = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-            while labels.last == "" { labels.removeLast() }
-        }
+        var labels = try labelsFile(args) ?? calibration.classNames
         if labels.isEmpty { labels = (0..<classes).map { "class \($0)" } }
         guard labels.count == classes else {
             throw ToolError("\(path): \(labels.count) labels (from \(args.value("--labels") ?? "the calibration data")), the model has \(classes) classes")
@@ -208,35 +192,43 @@ public enum ExportCommand {
         return (model, calibration, pipeline)
     }
 
+    /// --mean and --std for an imported model (on pixel / 255): ImageNet's by default, 0.5 and 0.5 for gray.
+    static func normalization(_ args: ParsedArguments, channels: Int) -> (mean: [Float], std: [Float]) {
+        func perChannel(_ flag: String, _ imagenet: [Float], _ gray: Float) -> [Float] {
+            guard let text = args.value(flag) else { return channels == 1 ? [gray] : imagenet }
+            let values = text.split(separator: ",").compactMap { Float($0) }
+            guard values.count == channels, values.allSatisfy({ $0.isFinite && (flag == "--mean" || $0 > 0) }) else {
+                usageError("\(flag) wants \(channels) comma-separated numbers\(flag == "--std" ? ", each positive" : "")", command: spec.name)
+            }
+            return values
+        }
+        return (perChannel("--mean", [0.485, 0.456, 0.406], 0.5), perChannel("--std", [0.229, 0.224, 0.225], 0.5))
+    }
+
+    /// --labels FILE: class names, one per line (trailing blank lines ignored), or nil without the flag.
+    static func labelsFile(_ args: ParsedArguments) throws -> [String]? {
+        guard let file = args.value("--labels") else { return nil }
+        let text: [UInt8]
+        do { text = try readFileBytes(file, limit: 16 << 20, kind: "a labels file") } catch { throw ToolError("\(file): \(error)") }
+        var labels = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        while labels.last == "" { labels.removeLast() }
+        return labels
+    }
+
     /// rn-export model.tflite: the file's int8 quantization kept exactly; no calibration.
     static func exportTFLite(_ path: String, args: ParsedArguments, output: String, layout: RNWeightLayout) {
         let name = spec.name
         do {
             let bytes: [UInt8]
             do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "a .tflite model") } catch { throw ToolError("\(path): \(error)") }
-            // Channels for the --mean/--std defaults come from the graph; parse once to know them.
-            func perChannel(_ flag: String, _ channels: Int, _ imagenet: [Float], _ gray: Float) -> [Float] {
-                guard let text = args.value(flag) else { return channels == 1 ? [gray] : imagenet }
-                let values = text.split(separator: ",").compactMap { Float($0) }
-                guard values.count == channels, values.allSatisfy({ $0.isFinite && (flag == "--mean" || $0 > 0) }) else {
-                    usageError("\(flag) wants \(channels) comma-separated numbers", command: name)
-                }
-                return values
-            }
-            var labels: [String]? = nil
-            if let file = args.value("--labels") {
-                let text: [UInt8]
-                do { text = try readFileBytes(file, limit: 16 << 20, kind: "a labels file") } catch { throw ToolError("\(file): \(error)") }
-                labels = String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-                    .map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-                while labels?.last == "" { labels!.removeLast() }
-            }
+            let labels = try labelsFile(args)
             var graph: ModelGraph
             do {
+                // The --mean/--std defaults depend on the input's channels: read the graph once to know them.
                 let probe = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: nil)
-                let c = probe.tensors[0].channels
-                graph = try TFLiteImporter.graph(bytes, mean: perChannel("--mean", c, [0.485, 0.456, 0.406], 0.5),
-                                                 std: perChannel("--std", c, [0.229, 0.224, 0.225], 0.5), labels: labels)
+                let (mean, std) = normalization(args, channels: probe.tensors[0].channels)
+                graph = try TFLiteImporter.graph(bytes, mean: mean, std: std, labels: labels)
             } catch {
                 throw ToolError("\(path): \(error)")
             }
