@@ -224,18 +224,19 @@ public enum ExportCommand {
             do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "a .tflite model") } catch { throw ToolError("\(path): \(error)") }
             let labels = try labelsFile(args)
             var graph: ModelGraph
-            do {
-                // The --mean/--std defaults depend on the input's channels: read the graph once to know them.
-                let probe = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: nil)
-                let (mean, std) = normalization(args, channels: probe.tensors[0].channels)
-                graph = try TFLiteImporter.graph(bytes, mean: mean, std: std, labels: labels)
-            } catch {
+            do { graph = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: labels) } catch {
                 throw ToolError("\(path): \(error)")
             }
+            // The preprocessing (its defaults depend on the input's channels) only builds the
+            // uint8-pixel tables; it does not touch the model's arithmetic.
+            let input = graph.tensors[0]
+            let (mean, std) = normalization(args, channels: input.channels)
+            var pre = Preprocessing(channels: input.channels, resizeHeight: input.height, resizeWidth: input.width, mean: mean, std: std)
             if let shorter = args.value("--resize").map({ _ in args.int("--resize", default: 0, in: 1...65535, command: name) }) {
-                graph.preprocessing?.resizeMode = .shorterSideThenCenterCrop
-                (graph.preprocessing!.resizeHeight, graph.preprocessing!.resizeWidth) = (shorter, shorter)
+                (pre.resizeMode, pre.resizeHeight, pre.resizeWidth) = (.shorterSideThenCenterCrop, shorter, shorter)
             }
+            graph.preprocessing = pre
+            graph.inputTable = pre.inputTable(scale: input.scale, zeroPoint: input.zeroPoint)
             graph.provenance = [("generator", "rn-export"), ("source", path), ("quantization", "kept from the .tflite")]
             let rnb = try RNBWriter.write(graph, weightLayout: layout)
             try Data(rnb).write(to: URL(fileURLWithPath: output), options: .atomic)

@@ -22,13 +22,11 @@ public protocol RNPlanGraph {
 /// rules struct: an instance of a generic type would build its metadata at run time, an
 /// allocation on first use, where the loader must not allocate.)
 extension RNPlanGraph {
-    @inline(__always) var graph: Self { self }
-
     /// Index of the last op that reads tensor `t`, or -1.
     public func lastUse(of t: Int) -> Int {
-        var i = graph.planOpCount - 1
+        var i = planOpCount - 1
         while i >= 0 {
-            if graph.planInput(op: i, 0) == t || graph.planInput(op: i, 1) == t { return i }
+            if planInput(op: i, 0) == t || planInput(op: i, 1) == t { return i }
             i -= 1
         }
         return -1
@@ -38,7 +36,7 @@ extension RNPlanGraph {
     /// input, t = 0, is copied in at step -1), to its last reader (`opCount` for the output,
     /// which is copied out after the last op).
     public func lifetime(of t: Int) -> (first: Int, last: Int) {
-        (t - 1, t == graph.planOutputTensor ? graph.planOpCount : lastUse(of: t))
+        (t - 1, t == planOutputTensor ? planOpCount : lastUse(of: t))
     }
 
     /// Whether op `i` may write its output exactly over tensor `t`: op `i` is `t`'s last use and
@@ -46,10 +44,10 @@ extension RNPlanGraph {
     /// conv2d_add whose convolution input is also its residual may not (the convolution reads
     /// neighbours that the add would already have overwritten).
     public func mayWriteInPlace(op i: Int, over t: Int) -> Bool {
-        guard t >= 0, t != graph.planOutputTensor else { return false }
-        let kind = graph.planKind(op: i)
+        guard t >= 0, t != planOutputTensor else { return false }
+        let kind = planKind(op: i)
         var reads = false
-        for k in 0..<kind.inputCount where graph.planInput(op: i, k) == t {
+        for k in 0..<kind.inputCount where planInput(op: i, k) == t {
             guard kind.mayRunInPlace(overInput: k) else { return false }
             reads = true
         }
@@ -60,8 +58,8 @@ extension RNPlanGraph {
     public func inPlacePartner(of t: Int) -> Int? {
         guard t >= 1 else { return nil }
         let op = t - 1
-        for k in 0..<graph.planKind(op: op).inputCount where mayWriteInPlace(op: op, over: graph.planInput(op: op, k)) {
-            return graph.planInput(op: op, k)
+        for k in 0..<planKind(op: op).inputCount where mayWriteInPlace(op: op, over: planInput(op: op, k)) {
+            return planInput(op: op, k)
         }
         return nil
     }
@@ -71,10 +69,10 @@ extension RNPlanGraph {
     /// O(ops), so that checking every ring stays quadratic.
     public func forEachTensor<E: Error>(liveAt step: Int, _ body: (Int) throws(E) -> Void) throws(E) {
         try body(step + 1)
-        if graph.planOutputTensor <= step + 1 { try body(graph.planOutputTensor) }
-        for j in step..<graph.planOpCount {
+        if planOutputTensor <= step + 1 { try body(planOutputTensor) }
+        for j in step..<planOpCount {
             for k in 0..<2 {
-                let t = graph.planInput(op: j, k)
+                let t = planInput(op: j, k)
                 if t >= 0 && t <= step { try body(t) }
             }
         }
@@ -85,15 +83,15 @@ extension RNPlanGraph {
     /// output not counted when it may overwrite an input that dies there), plus `scratchBytes`.
     public func lowerBound(scratchBytes: Int) -> Int {
         var peak = 0
-        for step in -1...graph.planOpCount {
+        for step in -1...planOpCount {
             var live = 0
-            for t in 0..<graph.planTensorCount {
+            for t in 0..<planTensorCount {
                 let l = lifetime(of: t)
-                if l.first <= step && step <= l.last { live += (graph.planTensorBytes(t) + 15) / 16 }
+                if l.first <= step && step <= l.last { live += (planTensorBytes(t) + 15) / 16 }
             }
-            if step >= 0 && step < graph.planOpCount {
-                live += graph.planRingBytes(op: step) / 16
-                if inPlacePartner(of: step + 1) != nil { live -= (graph.planTensorBytes(step + 1) + 15) / 16 }
+            if step >= 0 && step < planOpCount {
+                live += planRingBytes(op: step) / 16
+                if inPlacePartner(of: step + 1) != nil { live -= (planTensorBytes(step + 1) + 15) / 16 }
             }
             peak = max(peak, live)
         }

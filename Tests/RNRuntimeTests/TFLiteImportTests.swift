@@ -51,6 +51,9 @@ import RNTrain
         } else {
             want = tflm.map { Int8(bitPattern: $0) }
         }
+        // TFLite's reference kernels (BUILTIN_REF) agree with TFLM on these fixtures, so rn matches both.
+        let reference = try Data(contentsOf: Self.root.appendingPathComponent("\(name).ref.bin"))
+        #expect(entry["outputs_ref_equal_tflm"] as? Bool == true && reference == tflm)
         print("\(name): rn arena \(model.arenaBytes) bytes, TFLM \(entry["tflm_arena_bytes"]!); \(ours.count) output bytes, \(zip(ours, want).filter { $0 == $1 }.count) equal")
         #expect(diff(ours, want) == "OK", "\(name) against TFLM, weights in \(layout)")
         }
