@@ -194,15 +194,23 @@ public enum ExportCommand {
 
     /// --mean and --std for an imported model (on pixel / 255): ImageNet's by default, 0.5 and 0.5 for gray.
     static func normalization(_ args: ParsedArguments, channels: Int) -> (mean: [Float], std: [Float]) {
-        func perChannel(_ flag: String, _ imagenet: [Float], _ gray: Float) -> [Float] {
-            guard let text = args.value(flag) else { return channels == 1 ? [gray] : imagenet }
-            let values = text.split(separator: ",").compactMap { Float($0) }
-            guard values.count == channels, values.allSatisfy({ $0.isFinite && (flag == "--mean" || $0 > 0) }) else {
-                usageError("\(flag) wants \(channels) comma-separated numbers\(flag == "--std" ? ", each positive" : "")", command: spec.name)
-            }
+        let defaults = Preprocessing.defaultNormalization(channels: channels)
+        func perChannel(_ flag: String, _ fallback: [Float]) -> [Float] {
+            guard let values = floats(args, flag) else { return fallback }
+            guard values.count == channels else { usageError("\(flag) wants \(channels) comma-separated numbers", command: spec.name) }
             return values
         }
-        return (perChannel("--mean", [0.485, 0.456, 0.406], 0.5), perChannel("--std", [0.229, 0.224, 0.225], 0.5))
+        return (perChannel("--mean", defaults.mean), perChannel("--std", defaults.std))
+    }
+
+    /// --mean or --std as given: finite numbers, the std's positive; nil without the flag.
+    static func floats(_ args: ParsedArguments, _ flag: String) -> [Float]? {
+        guard let text = args.value(flag) else { return nil }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Float($0) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite && (flag == "--mean" || $0! > 0) }) else {
+            usageError("\(flag) wants comma-separated numbers\(flag == "--std" ? ", each positive" : "")", command: spec.name)
+        }
+        return values.map { $0! }
     }
 
     /// --labels FILE: class names, one per line (trailing blank lines ignored), or nil without the flag.
@@ -222,21 +230,15 @@ public enum ExportCommand {
         do {
             let bytes: [UInt8]
             do { bytes = try readFileBytes(path, limit: (1 << 31) - 1, kind: "a .tflite model") } catch { throw ToolError("\(path): \(error)") }
-            let labels = try labelsFile(args)
             var graph: ModelGraph
-            do { graph = try TFLiteImporter.graph(bytes, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], labels: labels) } catch {
-                throw ToolError("\(path): \(error)")
+            do {
+                graph = try TFLiteImporter.graph(bytes, mean: floats(args, "--mean"), std: floats(args, "--std"), labels: try labelsFile(args))
+            } catch let error as ToolError { throw error } catch { throw ToolError("\(path): \(error)") }
+            // The preprocessing only builds the uint8-pixel tables and sizes; it does not touch the model's arithmetic.
+            if args.value("--resize") != nil {
+                let shorter = args.int("--resize", default: 0, in: 1...65535, command: name)
+                (graph.preprocessing!.resizeMode, graph.preprocessing!.resizeHeight, graph.preprocessing!.resizeWidth) = (.shorterSideThenCenterCrop, shorter, shorter)
             }
-            // The preprocessing (its defaults depend on the input's channels) only builds the
-            // uint8-pixel tables; it does not touch the model's arithmetic.
-            let input = graph.tensors[0]
-            let (mean, std) = normalization(args, channels: input.channels)
-            var pre = Preprocessing(channels: input.channels, resizeHeight: input.height, resizeWidth: input.width, mean: mean, std: std)
-            if let shorter = args.value("--resize").map({ _ in args.int("--resize", default: 0, in: 1...65535, command: name) }) {
-                (pre.resizeMode, pre.resizeHeight, pre.resizeWidth) = (.shorterSideThenCenterCrop, shorter, shorter)
-            }
-            graph.preprocessing = pre
-            graph.inputTable = pre.inputTable(scale: input.scale, zeroPoint: input.zeroPoint)
             graph.provenance = [("generator", "rn-export"), ("source", path), ("quantization", "kept from the .tflite")]
             let rnb = try RNBWriter.write(graph, weightLayout: layout)
             try Data(rnb).write(to: URL(fileURLWithPath: output), options: .atomic)

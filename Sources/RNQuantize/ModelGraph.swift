@@ -229,6 +229,12 @@ public struct Preprocessing: Equatable {
         self.std = std
     }
 
+    /// The normalization an imported model gets when the user names none (on pixel / 255):
+    /// ImageNet's for colour, 0.5 and 0.5 for gray.
+    public static func defaultNormalization(channels: Int) -> (mean: [Float], std: [Float]) {
+        channels == 1 ? ([0.5], [0.5]) : ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    }
+
     /// The file's preprocessing record (metadata key 2).
     public var record: RNPreprocessing {
         func three(_ v: [Float], _ unused: Float) -> (Float, Float, Float) {

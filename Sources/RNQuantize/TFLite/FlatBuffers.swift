@@ -82,17 +82,17 @@ struct FBTable {
     }
 
     /// A vector of `elementSize`-byte elements: its first element's position and count.
-    func vector(_ i: Int, elementSize: Int) throws(FlatBufferError) -> (start: Int, count: Int)? {
+    func vector(_ i: Int, elementSize: Int, of what: String = "elements") throws(FlatBufferError) -> (start: Int, count: Int)? {
         guard let at = try target(i) else { return nil }
         let count = Int(buffer.u32(at))
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
-        guard !overflow else { throw FlatBufferError("\(name) field \(i): vector of \(count) elements") }
-        try buffer.check(at + 4, bytes, "\(name) field \(i) (vector of \(count))")
+        guard !overflow else { throw FlatBufferError("\(name) field \(i): vector of \(count) \(what)") }
+        try buffer.check(at + 4, bytes, "\(name) field \(i) (vector of \(count) \(what))")
         return (at + 4, count)
     }
 
     func tables(_ i: Int, _ name: String) throws(FlatBufferError) -> [FBTable] {
-        guard let (start, count) = try vector(i, elementSize: 4) else { return [] }
+        guard let (start, count) = try vector(i, elementSize: 4, of: "\(name) tables") else { return [] }
         var out: [FBTable] = []
         for k in 0..<count {
             let at = start + 4 * k

@@ -13,6 +13,17 @@ public enum TFLiteImporter {
     enum Builtin: Int {
         case add = 0, averagePool = 1, conv = 3, dequantize = 6, fullyConnected = 9, maxPool = 17, reshape = 22, softmax = 25
         case mean = 40, quantize = 114
+
+        /// The newest version of each operator whose int8 form rn computes (TFLite's op
+        /// versioning: later versions add int16, int4, hybrid, sparse or grouped forms).
+        var newestVersion: Int {
+            switch self {
+            case .conv: return 3
+            case .fullyConnected: return 6   // 5 keep_num_dims, 6 no bias
+            case .add, .averagePool, .maxPool, .mean, .softmax, .dequantize: return 2
+            case .reshape, .quantize: return 1
+            }
+        }
     }
 
     struct Tensor {
@@ -20,6 +31,7 @@ public enum TFLiteImporter {
         var shape: [Int]
         var type: Int          // TensorType: 0 float32, 2 int32, 9 int8
         var buffer: Int
+        var sparse = false
         var scales: [Float]
         var zeroPoints: [Int64]
         var quantizedDimension: Int
@@ -34,9 +46,12 @@ public enum TFLiteImporter {
         var options: FBTable?
     }
 
-    /// Reads `bytes` and builds the int8 graph (preprocessing: `mean`/`std` per channel on
-    /// pixel / 255, which the file does not carry; `labels` for the output classes).
-    public static func graph(_ bytes: [UInt8], mean: [Float], std: [Float], labels: [String]?) throws -> ModelGraph {
+    /// Reads `bytes` and builds the int8 graph. An int8 or float input gets the preprocessing
+    /// `mean`/`std` per channel on pixel / 255, which the file does not carry (nil:
+    /// `Preprocessing.defaultNormalization`); a uint8 input is the pixels themselves, mapped to
+    /// int8 by the file's own QUANTIZE, so its table is that requantization and `mean`/`std`
+    /// must be nil. `labels` name the output classes.
+    public static func graph(_ bytes: [UInt8], mean: [Float]?, std: [Float]?, labels: [String]?) throws -> ModelGraph {
         let fb = FlatBuffer(bytes: bytes)
         guard bytes.count >= 8, Array(bytes[4..<8]) == Array("TFL3".utf8) else {
             throw ExportError("TFLite: not a .tflite model (no TFL3 identifier)")
@@ -51,6 +66,7 @@ public enum TFLiteImporter {
         let tensors = try sub.tables(0, "Tensor").map { t throws(FlatBufferError) -> Tensor in
             let q = try t.table(4, "QuantizationParameters")
             return Tensor(name: try t.string(3), shape: try t.int32s(0), type: try t.int(1, size: 1), buffer: Int(UInt32(bitPattern: Int32(try t.int(2)))),
+                          sparse: try t.field(6, size: 4) != nil,
                           scales: try q?.floats(2) ?? [], zeroPoints: try q?.int64s(3) ?? [], quantizedDimension: try q?.int(6) ?? 0)
         }
         let ops = try sub.tables(3, "Operator").enumerated().map { k, o throws(FlatBufferError) -> Operator in
@@ -62,16 +78,19 @@ public enum TFLiteImporter {
         for op in ops { for t in op.inputs + op.outputs where t >= tensors.count || t < -1 {
             throw ExportError("TFLite operator \(op.index): tensor index \(t) of \(tensors.count)")
         } }
-        let unsupported = ops.filter { Builtin(rawValue: $0.code) == nil }
-        guard unsupported.isEmpty else {
-            throw ExportError("TFLite: unsupported operators: " + unsupported.map { "\(name(of: $0.code)) (operator \($0.index))" }.joined(separator: ", "))
+        let unsupported = ops.compactMap { op -> String? in
+            guard let builtin = Builtin(rawValue: op.code) else { return "\(name(of: op.code)) (operator \(op.index))" }
+            guard op.version <= builtin.newestVersion else { return "\(name(of: op.code)) version \(op.version) (operator \(op.index))" }
+            return nil
         }
+        guard unsupported.isEmpty else { throw ExportError("TFLite: unsupported operators: " + unsupported.joined(separator: ", ")) }
         var importer = Importer(tensors: tensors, buffers: buffers, ops: ops)
         return try importer.run(inputs: try sub.int32s(1), outputs: try sub.int32s(2), mean: mean, std: std, labels: labels)
     }
 
     static func name(of code: Int) -> String {
-        let names = [4: "DEPTHWISE_CONV_2D", 2: "CONCATENATION", 34: "PAD", 14: "LOGISTIC", 18: "MUL", 19: "RELU", 21: "RELU6",
+        let names = [0: "ADD", 1: "AVERAGE_POOL_2D", 3: "CONV_2D", 6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 17: "MAX_POOL_2D", 22: "RESHAPE",
+                     25: "SOFTMAX", 40: "MEAN", 114: "QUANTIZE", 4: "DEPTHWISE_CONV_2D", 2: "CONCATENATION", 34: "PAD", 14: "LOGISTIC", 18: "MUL", 19: "RELU", 21: "RELU6",
                      28: "TANH", 41: "SUB", 49: "SPLIT", 83: "PACK", 5: "DEPTH_TO_SPACE", 97: "HARD_SWISH"]
         return names[code] ?? "builtin \(code)"
     }
@@ -99,6 +118,7 @@ public enum TFLiteImporter {
 
         func data(_ t: Int, _ op: Operator) throws -> ArraySlice<UInt8> {
             let x = tensors[t]
+            guard !x.sparse else { throw fail(op, "constant tensor '\(x.name)' is sparse; rn reads dense tensors") }
             guard x.buffer > 0, x.buffer < buffers.count, let bytes = try buffers[x.buffer].bytes(0) else {
                 throw fail(op, "constant tensor '\(x.name)' has no data (buffer \(x.buffer) of \(buffers.count))")
             }
@@ -170,15 +190,15 @@ public enum TFLiteImporter {
             map[t] = graph.tensors.count - 1
         }
 
-        mutating func run(inputs: [Int], outputs: [Int], mean: [Float], std: [Float], labels: [String]?) throws -> ModelGraph {
+        mutating func run(inputs: [Int], outputs: [Int], mean: [Float]?, std: [Float]?, labels: [String]?) throws -> ModelGraph {
             guard inputs.count == 1, outputs.count == 1 else { throw ExportError("TFLite: \(inputs.count) inputs and \(outputs.count) outputs; rn runs one of each") }
             guard (inputs + outputs).allSatisfy({ $0 >= 0 && $0 < tensors.count }), let firstOp = ops.first else {
                 throw ExportError("TFLite: the subgraph's input or output is not a tensor, or it has no operators")
             }
             var input = inputs[0]
             var body = ops[...]
-            // A float input quantized by the first operator: rn's input is that int8 tensor.
-            if tensors[input].type == 0, let first = body.first, first.code == Builtin.quantize.rawValue, first.inputs == [input],
+            // A float or uint8 input quantized by the first operator: rn's input is that int8 tensor.
+            if [0, 3].contains(tensors[input].type), let first = body.first, first.code == Builtin.quantize.rawValue, first.inputs == [input],
                first.outputs.count == 1, first.outputs[0] >= 0 {
                 input = first.outputs[0]
                 body = body.dropFirst()
@@ -188,15 +208,41 @@ public enum TFLiteImporter {
                 throw ExportError("TFLite input '\(tensors[input].name)': shape \(shape); rn runs [1, H, W, 1 or 3] images")
             }
             let q = try quantization(input, firstOp)
-            let pre = Preprocessing(channels: shape[3], resizeHeight: shape[1], resizeWidth: shape[2], mean: mean, std: std)
-            graph = ModelGraph(input: .init(shape: shape, scale: q.scale, zeroPoint: q.zeroPoint),
-                               inputTable: pre.inputTable(scale: q.scale, zeroPoint: q.zeroPoint))
+            let channels = shape[3]
+            let pre: Preprocessing, table: [Int8]
+            if tensors[inputs[0]].type == 3 {
+                // uint8 pixels: real = (p - zp) * scale, that is mean zp / 255 and std 1 / (255 scale) on
+                // pixel / 255; the table is the QUANTIZE op's own requantization to rn's int8 input.
+                let pixels = tensors[inputs[0]], quantize = ops[0]
+                guard mean == nil, std == nil else {
+                    throw ExportError("TFLite input '\(pixels.name)' is uint8 pixels, mapped to int8 by the model itself: mean and std do not apply")
+                }
+                guard pixels.scales.count == 1, pixels.zeroPoints.count == 1, pixels.scales[0].isFinite, pixels.scales[0] > 0,
+                      (0...255).contains(pixels.zeroPoints[0]) else {
+                    throw fail(quantize, "uint8 input '\(pixels.name)' needs one positive scale and a uint8 zero point")
+                }
+                let (scale, zero) = (pixels.scales[0], Int32(pixels.zeroPoints[0]))
+                let m = try multiplier(Double(scale) / Double(q.scale), quantize)
+                let row = (0..<256).map { p in Int8(max(-128, min(127, requantize(Int32(p) - zero, by: m) + q.zeroPoint))) }
+                table = (0..<channels).flatMap { _ in row }
+                pre = Preprocessing(channels: channels, resizeHeight: shape[1], resizeWidth: shape[2],
+                                    mean: [Float](repeating: Float(zero) / 255, count: channels), std: [Float](repeating: 1 / (255 * scale), count: channels))
+            } else {
+                let defaults = Preprocessing.defaultNormalization(channels: channels)
+                let (mean, std) = (mean ?? defaults.mean, std ?? defaults.std)
+                guard mean.count == channels, std.count == channels else {
+                    throw ExportError("TFLite input '\(tensors[input].name)' has \(channels) channels: mean and std need \(channels) values each")
+                }
+                pre = Preprocessing(channels: channels, resizeHeight: shape[1], resizeWidth: shape[2], mean: mean, std: std)
+                table = pre.inputTable(scale: q.scale, zeroPoint: q.zeroPoint)
+            }
+            graph = ModelGraph(input: .init(shape: shape, scale: q.scale, zeroPoint: q.zeroPoint), inputTable: table)
             graph.preprocessing = pre
             map[input] = 0
             var output = outputs[0]
             for op in body {
-                // DEQUANTIZE and SOFTMAX at the end are dropped: the output is the int8 tensor before them.
-                if (op.code == Builtin.dequantize.rawValue || op.code == Builtin.softmax.rawValue), op.outputs == [output] {
+                // DEQUANTIZE, SOFTMAX and QUANTIZE (to uint8) at the end are dropped: the output is the int8 tensor before them.
+                if [Builtin.dequantize, .softmax, .quantize].contains(where: { $0.rawValue == op.code }), op.outputs == [output], op.inputs.count == 1, op.inputs[0] >= 0 {
                     output = op.inputs[0]
                     continue
                 }
@@ -296,8 +342,10 @@ public enum TFLiteImporter {
         /// channel's multiplier from input_scale * weight_scale[c] / output_scale in double.
         func convWeights(_ op: Operator, values: [Int8], filter: Tensor, outputs: Int, inputScale: Float, output: Int, bias: Int) throws -> ModelGraph.Weights {
             guard filter.scales.count == outputs || filter.scales.count == 1, filter.scales.allSatisfy({ $0.isFinite && $0 > 0 }),
-                  filter.zeroPoints.allSatisfy({ $0 == 0 }) else {
-                throw fail(op, "weights '\(filter.name)' need 1 or \(outputs) positive scales (\(filter.scales.count) given) and zero point 0")
+                  filter.zeroPoints.count == filter.scales.count, filter.zeroPoints.allSatisfy({ $0 == 0 }),
+                  filter.scales.count == 1 || filter.quantizedDimension == 0 else {
+                throw fail(op, "weights '\(filter.name)' need 1 or \(outputs) positive scales along the output channels and zero points 0 "
+                               + "(\(filter.scales.count) scales and \(filter.zeroPoints.count) zero points on dimension \(filter.quantizedDimension))")
             }
             guard !values.contains(-128) else { throw fail(op, "weights '\(filter.name)' use -128; rn's weights are symmetric (-127...127)") }
             var biasValues = [Int32](repeating: 0, count: outputs)
