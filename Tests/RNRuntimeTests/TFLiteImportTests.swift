@@ -64,6 +64,27 @@ import RNTrain
     }
 }
 
+/// Where TFLite's two interpreters disagree: a per-channel FULLY_CONNECTED on the inputs (of
+/// 4,000 seeded ones) for which TFLite's reference kernels round once and TFLM rounds twice
+/// (SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT). rn's contract is TFLM's.
+@Suite struct TFLiteRoundingTests {
+    @Test func fullyConnectedRoundsTwiceAsTFLM() throws {
+        let root = TFLiteImportTests.root, name = "dense-per-channel-rounding"
+        let graph = try TFLiteImporter.graph([UInt8](try Data(contentsOf: root.appendingPathComponent("\(name).tflite"))), mean: nil, std: nil, labels: nil)
+        let buffer = try ModelBuffer(try RNBWriter.write(graph))
+        let model = buffer.model
+        let inputs = try Data(contentsOf: root.appendingPathComponent("\(name).inputs.bin")).map { Int8(bitPattern: $0) }
+        let tflm = try Data(contentsOf: root.appendingPathComponent("\(name).tflm.bin")).map { Int8(bitPattern: $0) }
+        let reference = try Data(contentsOf: root.appendingPathComponent("\(name).ref.bin")).map { Int8(bitPattern: $0) }
+        let n = model.input.byteCount
+        var ours: [Int8] = []
+        for k in 0..<(inputs.count / n) { ours += try run(model, Array(inputs[(k * n)..<((k + 1) * n)])) }
+        #expect(!ours.isEmpty && diff(ours, tflm) == "OK")
+        let differing = zip(reference, tflm).filter { $0 != $1 }
+        #expect(!differing.isEmpty && differing.allSatisfy { abs(Int($0) - Int($1)) == 1 }, "the two interpreters differ by one step")
+    }
+}
+
 /// Each imported fixture through every host kernel path this CPU has (`RN_HOST_KERNELS`, one
 /// rn-infer process per value, as KernelPathTests does for the goldens), in both weight layouts.
 @Suite struct TFLiteKernelPathTests {
