@@ -65,6 +65,9 @@ let package = Package(
         .executableTarget(name: "rn-train-bench", dependencies: ["RNTrainKernels", "RNTrain"], path: "Tools/rn-train-bench",
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "rn-firmware-vectors", dependencies: ["RNCommandLine"], path: "Tools/rn-firmware-vectors"),
+        .target(name: "RNFuzz", dependencies: ["RNCommandLine", "RNFormat", "RNImage", "RNInflate", "RNQuantize", "RNRuntime", "RNTrain"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "rn-fuzz", dependencies: ["RNFuzz"], path: "Tools/rn-fuzz"),
         .executableTarget(name: "rn-golden", dependencies: ["RNKernels", "RNQuantize", "RNRuntime", "RNTrain"], path: "Tools/rn-golden"),
 
         // MARK: tests
@@ -81,6 +84,6 @@ let package = Package(
         .testTarget(name: "RNKernelsTests", dependencies: ["RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI", "RNKernelsAVX512VNNI", "CRNCPU", "RNQuantize", "RNTrain"]),
         .testTarget(name: "RNRuntimeTests",
                     dependencies: ["RNRuntime", "RNRuntimeC", "RNKernels", "RNHostKernels", "CRNCPU", "RNQuantize", "RNCommandLine",
-                                   "RNTestSupportC", "RNTrain"]),
+                                   "RNTestSupportC", "RNTrain", "RNFuzz"]),
     ]
 )

@@ -23,7 +23,7 @@ public enum FirmwareVectorsCommand {
         var names: [String] = [], pixels: [[UInt8]] = [], expected: [[Int8]] = []
         for file in args.positionals.dropFirst() {
             do throws(ToolError) {
-                let p = session.pipeline.pixels(from: try session.decode(try InferCommand.read(file)))
+                let p = try session.pixels(try session.decode(try InferCommand.read(file)))
                 names.append((file as NSString).lastPathComponent)
                 pixels.append(p)
                 expected.append(session.classify(session.quantize(p), file: file).logits)

@@ -151,6 +151,11 @@ struct InferenceSession {
         do throws(ImageError) { return try decodeImage(bytes) } catch { throw ToolError(error.description) }
     }
 
+    /// The model's uint8 input pixels from a decoded image (its preprocessing).
+    func pixels(_ image: Image) throws(ToolError) -> [UInt8] {
+        do throws(ImageError) { return try pipeline.pixels(from: image) } catch { throw ToolError(error.description) }
+    }
+
     func run(image bytes: [UInt8], file: String, dumpTo directory: String?) throws(ToolError) -> Result {
         let image = try decode(bytes)
         if let directory {
@@ -159,7 +164,7 @@ struct InferenceSession {
             let ppm = Array("P6\n\(image.width) \(image.height)\n255\n".utf8) + image.rgb8()
             guard FileManager.default.createFile(atPath: path, contents: Data(ppm)) else { throw ToolError("cannot write \(path)") }
         }
-        return classify(quantize(pipeline.pixels(from: image)), file: file)
+        return classify(quantize(try pixels(image)), file: file)
     }
 
     func runRaw(_ bytes: [UInt8], file: String) throws(ToolError) -> Result {
@@ -247,7 +252,7 @@ struct InferenceSession {
         var image: Image? = nil
         let decoding = try median { () throws(ToolError) in image = try decode(bytes) }
         var input: [Int8] = []
-        let preprocess = try median { input = quantize(pipeline.pixels(from: image!)) }
+        let preprocess = try median { () throws(ToolError) in input = quantize(try pixels(image!)) }
         let run = try median { _ = invoke(input) }
         return Bench(runs: runs, megapixels: Double(image!.width * image!.height) / 1e6, decodeMs: decoding,
                      preprocessMs: preprocess, invokeMs: run)
@@ -257,7 +262,7 @@ struct InferenceSession {
 extension PixelPipeline {
     /// The model's input size and its stored preprocessing record (FORMAT.md, metadata key 2);
     /// without a record, a stretch to the input size.
-    init(model: RNModel) {
+    public init(model: RNModel) {
         let input = model.input
         self.init(width: input.width, height: input.height, channels: input.channels)
         if let p = model.file.preprocessing {

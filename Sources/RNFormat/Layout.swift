@@ -480,13 +480,24 @@ public enum RNBPreprocessing {
     public static let stdOffset = 24                // f32[3], finite, > 0; unused channels 1
     public static let reservedWordOffset = 36       // u32, 0
 
-    /// Checks a record against the model's input channel count (`badPreprocessing`): the loader's rule.
-    public static func validate(_ r: UnsafeRawBufferPointer, inputChannels: Int) throws(RNError) {
+    /// Checks a record against the model's input (`badPreprocessing`): the loader's rule. The
+    /// input is an image (rank 4) with the record's channels; stretching resizes to the input's
+    /// own height and width; shorter side then crop resizes the shorter side to 1...65535 (one
+    /// size, held in both fields; hosts use at least the input's larger side).
+    public static func validate(_ r: UnsafeRawBufferPointer, input: RNTensor) throws(RNError) {
         guard r.count == size, let p = r.baseAddress else { throw RNError(.badPreprocessing, found: r.count, limit: size) }
         let channels = Int(p.u8(channelsOffset))
-        guard channels == inputChannels, channels == 1 || channels == 3, p.u8(channelOrderOffset) <= 1,
+        guard input.rank == 4, channels == input.channels, channels == 1 || channels == 3, p.u8(channelOrderOffset) <= 1,
               p.u8(resizeModeOffset) <= 1, p.u8(reservedByteOffset) == 0, p.u32(reservedWordOffset) == 0 else {
             throw RNError(.badPreprocessing, found: channels)
+        }
+        let height = Int(p.u32(resizeHeightOffset)), width = Int(p.u32(resizeWidthOffset))
+        if p.u8(resizeModeOffset) == 0 {
+            guard height == input.height, width == input.width else { throw RNError(.badPreprocessing, found: height, limit: input.height) }
+        } else {
+            guard height == width, (1...65535).contains(height) else {
+                throw RNError(.badPreprocessing, found: height, limit: 65535)
+            }
         }
         for k in 0..<3 {
             let m = p.f32(meanOffset + 4 * k), s = p.f32(stdOffset + 4 * k)

@@ -390,7 +390,7 @@ public struct RNBFile: @unchecked Sendable {
             }
         }
         if let record = metadata(RNBMetadata.preprocessingKey) {
-            try RNBPreprocessing.validate(record, inputChannels: tensor(inputTensor).innermost)
+            try RNBPreprocessing.validate(record, input: tensor(inputTensor))
         }
     }
 

@@ -286,6 +286,16 @@ public func zlibDecompress(_ data: [UInt8], limit: Int = 1 << 30) throws(Inflate
 
 /// Inflates a gzip file (RFC 1952), every member in turn, checking each CRC-32 and size.
 public func gunzip(_ data: [UInt8], limit: Int = 1 << 30) throws(InflateError) -> [UInt8] {
+    try gunzip(data, limit: limit, prefix: false)
+}
+
+/// The first `count` bytes a gzip file inflates to (all of it when shorter), inflating no
+/// further and checking nothing past them: to read a header that says how much to inflate.
+public func gunzipPrefix(_ data: [UInt8], count: Int) throws(InflateError) -> [UInt8] {
+    try gunzip(data, limit: count, prefix: true)
+}
+
+func gunzip(_ data: [UInt8], limit: Int, prefix: Bool) throws(InflateError) -> [UInt8] {
     var output = [UInt8]()
     var at = 0
     repeat {
@@ -306,8 +316,14 @@ public func gunzip(_ data: [UInt8], limit: Int = 1 << 30) throws(InflateError) -
         if flags & 0x02 != 0 { p += 2 }              // FHCRC
         guard p <= data.count else { throw .truncated }
         let memberStart = output.count
-        let end = try data.withUnsafeBufferPointer { (b) throws(InflateError) -> Int in
-            try inflateRaw(b, start: p, into: &output, limit: limit)
+        let end: Int
+        do {
+            end = try data.withUnsafeBufferPointer { (b) throws(InflateError) -> Int in
+                try inflateRaw(b, start: p, into: &output, limit: limit)
+            }
+        } catch {
+            if prefix, case .outputLimit = error { return Array(output.prefix(limit)) }
+            throw error
         }
         guard end + 8 <= data.count else { throw .truncated }
         func le32(_ i: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(data[i + $1]) << (8 * UInt32($1)) } }

@@ -114,13 +114,14 @@ public enum RNF {
         guard info.labels.count == classes, info.mean.count == c, info.std.count == c else {
             throw fail("labels or normalisation do not match the architecture")
         }
-        let net = ResNet(arch, seed: 0)
-        let parameterFloats = net.parameters.reduce(0) { $0 + $1.value.count }
-        let statisticFloats = net.batchNorms.reduce(0) { $0 + 2 * $1.channels }
+        // The float count is checked against the shape before any network is built, so a small
+        // file cannot make the reader allocate a network out of proportion to it.
+        let (parameterFloats, statisticFloats) = arch.floatCounts
         let hasMomentum = bytes[19] == 1
         guard floatCount == parameterFloats * (hasMomentum ? 2 : 1) + statisticFloats else {
             throw fail("\(floatCount) floats, the architecture needs \(parameterFloats * (hasMomentum ? 2 : 1) + statisticFloats)")
         }
+        let net = ResNet(arch, seed: 0)
         var floats = [Float](repeating: 0, count: floatCount)
         floats.withUnsafeMutableBytes { $0.copyBytes(from: bytes[floatsAt..<fileSize]) }
         var at = 0

@@ -78,6 +78,8 @@ public enum FileLimits {
     public static let image = 1 << 30
     /// A (gzipped) IDX file: Fashion-MNIST's largest is 26 MB; or a CIFAR-10 binary batch (30 MB).
     public static let idx = 256 << 20
+    /// An IDX file's data once inflated (Fashion-MNIST's training images are 47 MB).
+    public static let idxData = 256 << 20
     /// A `.rnf` checkpoint: ResNet-34 at width 512 is 340 MB with momentum.
     public static let checkpoint = 1 << 30
 }
@@ -87,19 +89,37 @@ func readFile(_ path: String, limit: Int, kind: String) throws(DataError) -> [UI
     do { return try readBoundedFile(path, limit: limit, kind: kind) } catch { throw DataError("\(path): \(error)") }
 }
 
-/// Reads an IDX file, gunzipping it when its name ends in .gz. Returns dims and payload.
+/// Reads an IDX file (gzipped or not). Returns dims and payload.
 func readIDX(_ path: String, expectedType: UInt8, rank: Int) throws -> (dims: [Int], payload: ArraySlice<UInt8>) {
-    var bytes = try readFile(path, limit: FileLimits.idx, kind: "an IDX file")
-    if path.hasSuffix(".gz") {
-        do { bytes = try gunzip(bytes, limit: 1 << 31) } catch { throw DataError("\(path): \(error)") }
+    try parseIDX(try readFile(path, limit: FileLimits.idx, kind: "an IDX file"), path: path, expectedType: expectedType, rank: rank)
+}
+
+/// Parses IDX bytes, gunzipping them first when they start with gzip's magic: the header is
+/// inflated alone, its dims checked (each and their product at most `FileLimits.idxData`), and
+/// then exactly the size it declares is inflated, so a small file cannot inflate further.
+public func parseIDX(_ bytes: [UInt8], path: String, expectedType: UInt8, rank: Int) throws(DataError) -> (dims: [Int], payload: ArraySlice<UInt8>) {
+    let headerSize = 4 + 4 * rank
+    let gzipped = bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    var data = bytes
+    if gzipped {
+        do { data = try gunzipPrefix(bytes, count: headerSize) } catch { throw DataError("\(path): \(error)") }
     }
-    guard bytes.count >= 4 + 4 * rank else { throw DataError("\(path): truncated IDX header") }
-    guard bytes[0] == 0, bytes[1] == 0, bytes[2] == expectedType, Int(bytes[3]) == rank else {
+    guard (1...4).contains(rank), data.count >= headerSize else { throw DataError("\(path): truncated IDX header") }
+    guard data[0] == 0, data[1] == 0, data[2] == expectedType, Int(data[3]) == rank else {
         throw DataError("\(path): not an IDX file of rank \(rank) with unsigned bytes")
     }
-    let dims = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) } }
-    let expected = dims.reduce(1, *)
-    let payload = bytes[(4 + 4 * rank)...]
+    let dims = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * d + $1]) } }
+    var expected = 1
+    for d in dims {
+        expected *= d
+        guard expected <= FileLimits.idxData else {
+            throw DataError("\(path): IDX dims \(dims.map(String.init).joined(separator: "x")) exceed the \(FileLimits.idxData >> 20) MiB limit")
+        }
+    }
+    if gzipped {
+        do { data = try gunzip(bytes, limit: headerSize + expected) } catch { throw DataError("\(path): \(error)") }
+    }
+    let payload = data[headerSize...]
     guard payload.count == expected else {
         throw DataError("\(path): truncated: \(payload.count) data bytes, header says \(expected)")
     }
@@ -277,16 +297,19 @@ public func loadImageFolder(_ root: String, pipeline: PixelPipeline? = nil) thro
     }
     let (width, height) = pipeline.map { ($0.width, $0.height) } ?? (decoded[0].0.width, decoded[0].0.height)
     let channels = pipeline?.channels ?? (decoded.allSatisfy { $0.0.layout == .gray || $0.0.layout == .grayAlpha } ? 1 : 3)
-    func dataset(_ items: ArraySlice<(Image, Int)>, _ part: String) -> ImageDataset {
+    func dataset(_ items: ArraySlice<(Image, Int)>, _ part: String) throws -> ImageDataset {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(items.count * width * height * channels)
         for (image, _) in items {
-            if let pipeline { pixels += pipeline.pixels(from: image); continue }
+            if let pipeline {
+                do { pixels += try pipeline.pixels(from: image) } catch { throw DataError("\(root): \(error)") }
+                continue
+            }
             pixels += resizePixels(image.pixels8(channels: channels), width: image.width, height: image.height,
                                    channels: channels, to: width, height)
         }
         return ImageDataset(pixels: pixels, labels: items.map(\.1), height: height, width: width, channels: channels,
                             classNames: classes, source: "\(root) (\(part))")
     }
-    return (dataset(decoded[..<trainFiles.count], "train"), dataset(decoded[trainFiles.count...], "test"))
+    return (try dataset(decoded[..<trainFiles.count], "train"), try dataset(decoded[trainFiles.count...], "test"))
 }

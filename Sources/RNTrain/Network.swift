@@ -28,6 +28,28 @@ public struct Architecture: Equatable {
         self.inputHeight = inputHeight; self.inputWidth = inputWidth; self.inputChannels = inputChannels
         self.classes = classes; self.zeroInitResidual = zeroInitResidual
     }
+
+    /// The floats a checkpoint of this network holds, from its shape alone (no network built):
+    /// parameters (convolution weights, batch-norm gamma and beta, classifier weights and bias,
+    /// in `ResNet.parameters`' order) and running statistics (mean and variance per batch-norm
+    /// channel). `ResNet(self, seed:)` has exactly these counts (a test checks every kind).
+    public var floatCounts: (parameters: Int, statistics: Int) {
+        var parameters = 0, channels = 0
+        func convBN(_ cin: Int, _ cout: Int, _ kernel: Int) { parameters += kernel * kernel * cin * cout + 2 * cout; channels += cout }
+        convBN(inputChannels, width, stem == .imagenet ? 7 : 3)
+        var cin = width
+        for (stage, count) in kind.blocks.enumerated() {
+            let cout = width << stage
+            for b in 0..<count {
+                convBN(cin, cout, 3)
+                convBN(cout, cout, 3)
+                if kind.residual && ((stage > 0 && b == 0) || cin != cout) { convBN(cin, cout, 1) }
+                cin = cout
+            }
+        }
+        parameters += cin * classes + classes
+        return (parameters, 2 * channels)
+    }
 }
 
 /// conv, batch norm and optionally ReLU, applied in that order.
