@@ -42,5 +42,15 @@ public struct LoadedModel {
         } catch {
             throw ToolError("\(path): \(describe(error))")
         }
+        // The tools allocate the declared arena up front: bounded, so a small file cannot claim gigabytes.
+        guard buffer.model.arenaBytes <= ToolLimits.arenaBytes else {
+            throw ToolError("\(path): the model declares a \(buffer.model.arenaBytes)-byte arena, over the tools' \(ToolLimits.arenaBytes >> 20) MiB limit")
+        }
     }
+}
+
+/// What the host tools allocate at most for one model (README: resource limits).
+public enum ToolLimits {
+    /// The arena rn-infer, rn-bench and rn-drift allocate (a ResNet-18 at 224x224 needs a few MB).
+    public static let arenaBytes = 1 << 30
 }

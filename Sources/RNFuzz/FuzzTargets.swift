@@ -33,9 +33,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// Runs one input.
     public func run(_ bytes: [UInt8]) {
+        // Checksums mended first, so that mutations reach the checks behind them (the
+        // checksum checks themselves run on the input as it came in).
         switch self {
-        case .rnb: Self.model(bytes)
-        case .png: Self.image(try? decodePNG(bytes))
+        case .rnb:
+            Self.model(bytes)
+            Self.model(Self.mendingCRC(bytes))
+        case .png:
+            Self.image(try? decodePNG(bytes))
+            Self.image(try? decodePNG(Self.mendingChunkCRCs(bytes)))
         case .jpeg: Self.image(try? decodeJPEG(bytes))
         case .bmp: Self.image(try? decodeBMP(bytes))
         case .pnm: Self.image(try? decodePNM(bytes))
@@ -43,7 +49,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? RNInflate.inflate(bytes, limit: 64 << 20)
             _ = try? zlibDecompress(bytes, limit: 64 << 20)
             _ = try? gunzip(bytes, limit: 64 << 20)
-        case .rnf: _ = try? RNF.decode(bytes, path: "fuzz.rnf")
+        case .rnf:
+            _ = try? RNF.decode(bytes, path: "fuzz.rnf")
+            _ = try? RNF.decode(Self.mendingCRC(bytes), path: "fuzz.rnf")
         case .idx: _ = try? parseIDX(bytes, path: "fuzz.idx", expectedType: 0x08, rank: bytes.count > 3 ? Int(bytes[3]) : 1)
         case .onnx:
             guard let model = try? ONNXModel(bytes: bytes) else { return }
@@ -52,6 +60,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let graph = try? TFLiteImporter.graph(bytes, mean: nil, std: nil, labels: nil) else { return }
             _ = try? RNBWriter.write(graph)
         }
+    }
+
+    /// `.rnb` and `.rnf` files: the CRC-32 at byte 12 over bytes 16 to the end.
+    static func mendingCRC(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count >= 16 else { return bytes }
+        var b = bytes
+        let crc = b.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[16...])) }
+        for k in 0..<4 { b[12 + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(k))) }
+        return b
+    }
+
+    /// PNG: each chunk's CRC-32 (big-endian, over type and data) recomputed.
+    static func mendingChunkCRCs(_ bytes: [UInt8]) -> [UInt8] {
+        var b = bytes, at = 8
+        while at + 12 <= b.count {
+            let length = (0..<4).reduce(0) { $0 << 8 | Int(b[at + $1]) }
+            guard length <= b.count - at - 12 else { break }
+            let crc = b.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[(at + 4)..<(at + 8 + length)])) }
+            for k in 0..<4 { b[at + 8 + length + k] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(3 - k))) }
+            at += 12 + length
+        }
+        return b
     }
 
     /// A decoded image through both channel conversions and a resize with center crop.

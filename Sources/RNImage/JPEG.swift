@@ -403,6 +403,8 @@ final class JPEGDecoder {
                     bits = JPEGBits(at: p + 2)
                     for m in predictors.indices { predictors[m] = 0 }
                 }
+                // Data that ran out is an error now, not after decoding every remaining unit from padding.
+                if bits.overrun { return (.truncated("JPEG scan data"), 0) }
                 let ux = unit % unitsX, uy = unit / unitsX
                 for m in parts.indices {
                     let comp = parts[m]

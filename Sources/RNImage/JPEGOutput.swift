@@ -66,11 +66,27 @@ extension JPEGDecoder {
             plane.withUnsafeMutableBufferPointer { out in
                 q.withUnsafeBufferPointer { q in
                     var workspace = [Int32](repeating: 0, count: 64)
+                    // A block without AC coefficients is one value throughout: the IDCT's own
+                    // output for its DC, computed once per DC value and then copied, so flat
+                    // areas (and components no scan touched) cost a fill, not a transform.
+                    var flat = [UInt8](repeating: 0, count: 64)
+                    var flatDC: Int16? = nil
                     workspace.withUnsafeMutableBufferPointer { ws in
                         for by in 0..<comp.paddedY {
                             for bx in 0..<comp.paddedX {
-                                idct8x8(coefs.baseAddress! + (by * comp.paddedX + bx) * 64, q.baseAddress!, ws.baseAddress!,
-                                        out.baseAddress! + by * 8 * stride + bx * 8, stride)
+                                let block = coefs.baseAddress! + (by * comp.paddedX + bx) * 64
+                                let dst = out.baseAddress! + by * 8 * stride + bx * 8
+                                var ac: Int16 = 0
+                                for k in 1..<64 { ac |= block[k] }
+                                guard ac == 0 else {
+                                    idct8x8(block, q.baseAddress!, ws.baseAddress!, dst, stride)
+                                    continue
+                                }
+                                if flatDC != block[0] {
+                                    flat.withUnsafeMutableBufferPointer { idct8x8(block, q.baseAddress!, ws.baseAddress!, $0.baseAddress!, 8) }
+                                    flatDC = block[0]
+                                }
+                                for y in 0..<8 { for x in 0..<8 { dst[y * stride + x] = flat[y * 8 + x] } }
                             }
                         }
                     }

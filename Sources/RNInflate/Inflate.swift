@@ -292,7 +292,9 @@ public func gunzip(_ data: [UInt8], limit: Int = 1 << 30) throws(InflateError) -
 /// The first `count` bytes a gzip file inflates to (all of it when shorter), inflating no
 /// further and checking nothing past them: to read a header that says how much to inflate.
 public func gunzipPrefix(_ data: [UInt8], count: Int) throws(InflateError) -> [UInt8] {
-    try gunzip(data, limit: count, prefix: true)
+    // The limit refuses a whole stored block (up to 65,535 bytes) or match that would cross it,
+    // so inflate that much further and cut.
+    Array(try gunzip(data, limit: count + 65_536, prefix: true).prefix(count))
 }
 
 func gunzip(_ data: [UInt8], limit: Int, prefix: Bool) throws(InflateError) -> [UInt8] {
@@ -322,7 +324,7 @@ func gunzip(_ data: [UInt8], limit: Int, prefix: Bool) throws(InflateError) -> [
                 try inflateRaw(b, start: p, into: &output, limit: limit)
             }
         } catch {
-            if prefix, case .outputLimit = error { return Array(output.prefix(limit)) }
+            if prefix, case .outputLimit = error { return output }
             throw error
         }
         guard end + 8 <= data.count else { throw .truncated }

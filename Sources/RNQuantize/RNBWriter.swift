@@ -110,7 +110,8 @@ public enum RNBWriter {
         if let labels = graph.labels {
             w.appendRecord(RNBMetadata.labelsKey, Array(labels.joined(separator: "\n").utf8))
         }
-        if let p = graph.preprocessing {
+        // The record describes images (gray or RGB); a model with other inputs takes raw input only.
+        if let p = graph.preprocessing, p.channels == 1 || p.channels == 3 {
             w.appendRecord(RNBMetadata.preprocessingKey, p.record.bytes)
         }
         if !graph.provenance.isEmpty {

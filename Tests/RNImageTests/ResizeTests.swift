@@ -36,17 +36,38 @@ import Testing
         #expect(gray16.pixels8(channels: 1) == [0x12])
     }
 
-    @Test func pipelineModes() {
+    @Test func pipelineModes() throws {
         // 8 wide, 4 tall: the shorter side is already 4, so the center 4x4 columns 2...5 remain.
         let wide = Image(width: 8, height: 4, layout: .gray, samples: (0..<32).map(UInt8.init))
         let crop = PixelPipeline(width: 4, height: 4, channels: 1, resize: .shorterSideThenCrop(shorter: 4))
-        #expect(crop.pixels(from: wide) == [2, 3, 4, 5, 10, 11, 12, 13, 18, 19, 20, 21, 26, 27, 28, 29])
+        #expect(try crop.pixels(from: wide) == [2, 3, 4, 5, 10, 11, 12, 13, 18, 19, 20, 21, 26, 27, 28, 29])
         // Stretch to 4x2: each output is the mean of a 2x2 block, 16i + 2j + 4.5, rounded half up.
         let stretch = PixelPipeline(width: 4, height: 2, channels: 1)
-        #expect(stretch.pixels(from: wide) == [5, 7, 9, 11, 21, 23, 25, 27])
+        #expect(try stretch.pixels(from: wide) == [5, 7, 9, 11, 21, 23, 25, 27])
         // Channel order.
         let rgb = Image(width: 1, height: 1, layout: .rgb, samples: [10, 20, 30])
-        #expect(PixelPipeline(width: 1, height: 1, channels: 3, bgr: true).pixels(from: rgb) == [30, 20, 10])
-        #expect(PixelPipeline(width: 1, height: 1, channels: 3).pixels(from: rgb) == [10, 20, 30])
+        #expect(try PixelPipeline(width: 1, height: 1, channels: 3, bgr: true).pixels(from: rgb) == [30, 20, 10])
+        #expect(try PixelPipeline(width: 1, height: 1, channels: 3).pixels(from: rgb) == [10, 20, 30])
+        // A model input that is neither gray nor RGB takes no images: an error, not a trap.
+        #expect(throws: ImageError.self) { try PixelPipeline(width: 1, height: 1, channels: 4).pixels(from: rgb) }
+    }
+
+    /// The windowed resize (what shorter-side-then-crop computes) equals the whole resize
+    /// cropped, on random sizes, windows and channel counts, shrinking and enlarging.
+    @Test func windowedResizeEqualsResizeThenCrop() {
+        var seed: UInt64 = 19
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int(seed >> 33) % n }
+        for _ in 0..<200 {
+            let (w, h, c) = (1 + next(20), 1 + next(20), [1, 3][next(2)])
+            let (nw, nh) = (1 + next(30), 1 + next(30))
+            let (cw, ch) = (1 + next(nw), 1 + next(nh))
+            let (x, y) = (next(nw - cw + 1), next(nh - ch + 1))
+            let pixels = (0..<(w * h * c)).map { _ in UInt8(next(256)) }
+            let whole = resizePixels(pixels, width: w, height: h, channels: c, to: nw, nh)
+            var cropped: [UInt8] = []
+            for row in y..<(y + ch) { cropped += whole[((row * nw + x) * c)..<((row * nw + x + cw) * c)] }
+            #expect(resizePixels(pixels, width: w, height: h, channels: c, to: nw, nh, window: (x, y, cw, ch)) == cropped,
+                    "\(w)x\(h)x\(c) to \(nw)x\(nh), window \(cw)x\(ch) at \(x),\(y)")
+        }
     }
 }

@@ -13,6 +13,8 @@
 void rn_test_alloc_count_begin(void);
 /* Stops counting; returns the number of allocation calls since begin. */
 int64_t rn_test_alloc_count_end(void);
+/* The bytes those calls requested (valid after end, until the next begin). */
+int64_t rn_test_alloc_bytes(void);
 /* 0 when built with AddressSanitizer, whose own allocator interposition excludes ours. */
 int rn_test_alloc_counting_available(void);
 /* Whether the interposer is active (a malloc since process start went through it). */
