@@ -8,7 +8,7 @@ import RNTrain
 public enum InferCommand {
     public static let spec = CommandSpec(
         name: "rn-infer",
-        overview: "Classify PNG, JPEG, PPM/PGM and BMP images with an int8 .rnb model.",
+        overview: "Classify PNG, JPEG, PPM/PGM/PBM and BMP images with an int8 .rnb model.",
         arguments: [("model.rnb", "The int8 model."),
                     ("file...", "Images, directories (searched recursively, sorted) or - for standard input.")],
         minimumPositionals: 2, maximumPositionals: Int.max,

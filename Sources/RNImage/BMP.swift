@@ -1,8 +1,11 @@
-// Windows BMP: 1, 4 and 8-bit palettes, 16-bit (5-5-5 or BITFIELDS such as 5-6-5), 24-bit and
-// 32-bit (BGRX, or BITFIELDS with an alpha mask), bottom-up or top-down (negative height);
-// OS/2 core (12-byte), INFO (40) and V2-V5 headers. RLE compression is refused.
+// Windows BMP: 1, 4 and 8-bit palettes, RLE8 and RLE4 compression, 16-bit (5-5-5 or BITFIELDS
+// such as 5-6-5), 24-bit and 32-bit (BGRX, or BITFIELDS with an alpha mask), bottom-up or
+// top-down (negative height); OS/2 core (12-byte), INFO (40) and V2-V5 headers.
 //
 // A masked field of n bits widens to 8 bits by v * 255 / (2^n - 1), rounded down (Pillow's rule).
+// As in Pillow, a palette index past the palette is black, RLE pixels skipped by a delta or an
+// early end of line are palette index 0, and an RLE stream that ends (end of bitmap, or the
+// data) before every pixel is set is an error.
 
 /// Decodes a BMP file.
 public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
@@ -29,7 +32,8 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
     guard [1, 4, 8, 16, 24, 32].contains(bpp) else { throw .unsupported("BMP with \(bpp) bits per pixel") }
     switch compression {
     case 0: break
-    case 1, 2: throw .unsupported("BMP RLE compression")
+    case 1, 2:
+        guard bpp == (compression == 1 ? 8 : 4) else { throw .corrupt("BMP RLE\(compression == 1 ? 8 : 4) with \(bpp) bits per pixel") }
     case 3, 6: guard bpp == 16 || bpp == 32 else { throw .corrupt("BITFIELDS with \(bpp) bits per pixel") }
     default: throw .unsupported("BMP compression \(compression)")
     }
@@ -57,6 +61,20 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
             let e = paletteStart + i * entrySize
             palette += [bytes[e + 2], bytes[e + 1], bytes[e]]
         }
+        palette += [UInt8](repeating: 0, count: 3 << bpp - palette.count)   // indices past the palette: black
+    }
+    if compression == 1 || compression == 2 {
+        guard dataOffset <= bytes.count else { throw .truncated("pixel data at offset \(dataOffset)") }
+        let indices = try decodeRLE(bytes, from: dataOffset, width: width, height: height, nibbles: compression == 2)
+        var samples = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height {
+            let from = (topDown ? y : height - 1 - y) * width
+            for x in 0..<width {
+                let i = 3 * Int(indices[from + x]), o = 3 * (y * width + x)
+                samples[o] = palette[i]; samples[o + 1] = palette[i + 1]; samples[o + 2] = palette[i + 2]
+            }
+        }
+        return Image(width: width, height: height, layout: .rgb, samples: samples)
     }
 
     let rowBytes = (width * bpp + 31) / 32 * 4
@@ -67,8 +85,6 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
     let channels = hasAlpha ? 4 : 3
     var samples = [UInt8](repeating: 0, count: width * height * channels)
     let fields = masks.map(MaskField.init)
-    let entries = palette.count / 3
-    var badIndex = -1
     bytes.withUnsafeBufferPointer { src in
         samples.withUnsafeMutableBufferPointer { out in
             for y in 0..<height {
@@ -86,15 +102,61 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
                     default:
                         let bit = x * bpp
                         let index = Int(row[bit >> 3]) >> (8 - bpp - (bit & 7)) & ((1 << bpp) - 1)
-                        guard index < entries else { badIndex = index; return }
                         p[0] = palette[3 * index]; p[1] = palette[3 * index + 1]; p[2] = palette[3 * index + 2]
                     }
                 }
             }
         }
     }
-    if badIndex >= 0 { throw .corrupt("palette index \(badIndex) out of range (\(entries) entries)") }
     return Image(width: width, height: height, layout: hasAlpha ? .rgba : .rgb, samples: samples)
+}
+
+/// RLE8 or RLE4 (`nibbles`) pixel data from `start`: palette indices, rows in file order. The
+/// stream fills the pixels in order: a run (count, value) repeats the value, or for RLE4 its two
+/// nibbles alternately, clipped at the end of the row; escape 0 ends the line (the rest of the
+/// row stays 0), 1 ends the bitmap, 2 (dx, dy) skips dx + dy rows of pixels, and n >= 3 copies
+/// n literal indices (bytes, or nibbles high first), padded to an even file offset. Decoding
+/// stops when every pixel is set; the work is bounded by the pixels and the data.
+private func decodeRLE(_ bytes: [UInt8], from start: Int, width: Int, height: Int, nibbles: Bool) throws(ImageError) -> [UInt8] {
+    let total = width * height
+    var out = [UInt8](repeating: 0, count: total)
+    var at = start, n = 0, x = 0    // next byte, pixels set so far, column as the runs count it
+    func put(_ v: UInt8) { out[n] = v; n += 1 }
+    func short() -> ImageError { .truncated("BMP RLE data ends at pixel \(n) of \(total)") }
+    while n < total, at + 1 < bytes.count {
+        let count = Int(bytes[at]), value = bytes[at + 1]
+        at += 2
+        if count > 0 {
+            let run = max(0, min(count, width - x))
+            for k in 0..<run { put(nibbles ? (k % 2 == 0 ? value >> 4 : value & 0x0F) : value) }
+            x += run
+            continue
+        }
+        switch value {
+        case 0:                     // end of line
+            n = min(total, (n + width - 1) / width * width)
+            x = 0
+        case 1:                     // end of bitmap
+            throw short()
+        case 2:                     // delta
+            guard at + 1 < bytes.count else { throw short() }
+            n = min(total, n + Int(bytes[at]) + Int(bytes[at + 1]) * width)
+            at += 2
+            x = n % width
+        default:                    // absolute
+            let literal = min(Int(value), total - n)
+            let available = (bytes.count - at) * (nibbles ? 2 : 1)
+            for k in 0..<min(literal, available) {
+                put(nibbles ? (k % 2 == 0 ? bytes[at + k / 2] >> 4 : bytes[at + k / 2] & 0x0F) : bytes[at + k])
+            }
+            guard literal <= available else { throw short() }   // the data ends inside the literal
+            at += nibbles ? (literal + 1) / 2 : literal
+            x += Int(value)
+            if at % 2 != 0 { at += 1 }
+        }
+    }
+    guard n == total else { throw short() }
+    return out
 }
 
 /// One contiguous bit field of a BITFIELDS mask, widened to 8 bits.

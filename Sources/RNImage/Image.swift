@@ -76,7 +76,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unknownFormat: return "not a PNG, JPEG, PPM/PGM or BMP file"
+        case .unknownFormat: return "not a PNG, JPEG, PPM/PGM/PBM or BMP file"
         case .truncated(let what): return "file ends early (\(what))"
         case .corrupt(let what): return what
         case .unsupported(let what): return "unsupported: \(what)"
@@ -89,7 +89,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-public enum ImageFormat: String { case png = "PNG", jpeg = "JPEG", pnm = "PPM/PGM", bmp = "BMP" }
+public enum ImageFormat: String { case png = "PNG", jpeg = "JPEG", pnm = "PPM/PGM/PBM", bmp = "BMP" }
 
 /// The format from the first bytes, or nil.
 public func imageFormat(of bytes: [UInt8]) -> ImageFormat? {
@@ -102,9 +102,9 @@ public func imageFormat(of bytes: [UInt8]) -> ImageFormat? {
 
 /// File name extensions (lower case) of the formats `decodeImage` reads: what rn-infer takes
 /// from a folder and what the trainer's class folders hold.
-public let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "jpe", "jfif", "ppm", "pgm", "pnm", "bmp", "dib"]
+public let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "jpe", "jfif", "ppm", "pgm", "pbm", "pnm", "bmp", "dib"]
 
-/// Decodes a PNG, JPEG (EXIF orientation applied), PPM/PGM or BMP file.
+/// Decodes a PNG, JPEG (EXIF orientation applied), PPM/PGM/PBM or BMP file.
 public func decodeImage(_ bytes: [UInt8]) throws(ImageError) -> Image {
     switch imageFormat(of: bytes) {
     case .png: return try decodePNG(bytes)

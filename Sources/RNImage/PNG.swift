@@ -7,6 +7,10 @@ import RNInflate
 //
 // Output: gray (1, 2, 4 bit depths widened to 8 bits by v * 255 / (2^d - 1)), gray+alpha, RGB
 // and RGBA at 8 or 16 bits as stored; palette images become RGB, or RGBA with tRNS.
+//
+// As Pillow (and libpng's readers) tolerate: a palette index past the palette is black (opaque);
+// once the image data has been read, a missing IEND, or a broken chunk or garbage after the last
+// IDAT, ends the file instead of failing it.
 
 private let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -40,17 +44,26 @@ public func decodePNG(_ bytes: [UInt8]) throws(ImageError) -> Image {
     var palette: [UInt8] = []          // (entries, 3) RGB
     var paletteAlpha: [UInt8] = []     // tRNS for palette images, 255 beyond its end
     var compressed: [UInt8] = []
+    var paletteEntries = 0
     var sawEnd = false
     while !sawEnd {
-        let length = try cursor.be32("chunk length")
-        guard length <= 0x7FFF_FFFF else { throw .corrupt("chunk length \(length) exceeds 2^31 - 1") }
-        try cursor.need(length + 8, "chunk")
-        let typeStart = cursor.at
-        let type = String(decoding: bytes[typeStart..<(typeStart + 4)], as: UTF8.self)
-        let data = typeStart + 4
-        let stored = ByteCursor(bytes, at: data + length).be32Unchecked
-        let crc = bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[typeStart..<(data + length)])) }
-        guard crc == UInt32(stored) else { throw .corrupt("CRC mismatch in \(type) chunk") }
+        let length: Int, typeStart: Int, type: String, data: Int
+        do throws(ImageError) {
+            length = try cursor.be32("chunk length")
+            guard length <= 0x7FFF_FFFF else { throw .corrupt("chunk length \(length) exceeds 2^31 - 1") }
+            try cursor.need(length + 8, "chunk")
+            typeStart = cursor.at
+            type = String(decoding: bytes[typeStart..<(typeStart + 4)], as: UTF8.self)
+            data = typeStart + 4
+            let stored = ByteCursor(bytes, at: data + length).be32Unchecked
+            let crc = bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[typeStart..<(data + length)])) }
+            guard crc == UInt32(stored) else { throw .corrupt("CRC mismatch in \(type) chunk") }
+        } catch {
+            // After image data, a broken or missing chunk ends the file, as in Pillow: the image
+            // data then decides (an IDAT run cut short fails to inflate). Before it, the error stands.
+            if !compressed.isEmpty { break }
+            throw error
+        }
         cursor.at = data + length + 4
         if header == nil && type != "IHDR" { throw .corrupt("first chunk is \(type), not IHDR") }
         switch type {
@@ -75,9 +88,10 @@ public func decodePNG(_ bytes: [UInt8]) throws(ImageError) -> Image {
         case "PLTE":
             guard length % 3 == 0, length >= 3, length <= 768 else { throw .corrupt("PLTE length \(length)") }
             palette = Array(bytes[data..<(data + length)])
+            paletteEntries = length / 3
         case "tRNS":
             if header!.colorType == 3 {
-                guard length <= palette.count / 3 else { throw .corrupt("tRNS has more entries than PLTE") }
+                guard length <= paletteEntries else { throw .corrupt("tRNS has more entries than PLTE") }
                 paletteAlpha = Array(bytes[data..<(data + length)])
             }
         case "IDAT":
@@ -91,6 +105,7 @@ public func decodePNG(_ bytes: [UInt8]) throws(ImageError) -> Image {
     }
     let h = header!
     if h.colorType == 3 && palette.isEmpty { throw .corrupt("palette image without PLTE") }
+    palette += [UInt8](repeating: 0, count: 768 - palette.count)   // indices past the palette: black
     guard !compressed.isEmpty else { throw .corrupt("no IDAT chunk") }
     let raw: [UInt8]
     do { raw = try zlibDecompress(compressed, limit: h.rawSize) } catch { throw ImageError(error) }
@@ -188,8 +203,6 @@ private struct SampleExpander {
         let depth = header.depth
         let pixelBytes = header.storedChannels * depth / 8   // whole bytes per pixel at depth >= 8
         let outPixelBytes = outChannels * (depth == 16 ? 2 : 1)
-        let entries = palette.count / 3
-        var badIndex = -1
         plane.withUnsafeBufferPointer { src in
             samples.withUnsafeMutableBufferPointer { out in
                 for r in 0..<rows {
@@ -212,7 +225,6 @@ private struct SampleExpander {
                         let v = Int(row[bit >> 3]) >> (8 - depth - (bit & 7)) & mask
                         let o = outRow + (x0 + x * dx) * outPixelBytes
                         if header.colorType == 3 {
-                            guard v < entries else { badIndex = v; return }
                             o[0] = palette[3 * v]; o[1] = palette[3 * v + 1]; o[2] = palette[3 * v + 2]
                             if outChannels == 4 { o[3] = v < paletteAlpha.count ? paletteAlpha[v] : 255 }
                         } else {
@@ -222,6 +234,5 @@ private struct SampleExpander {
                 }
             }
         }
-        if badIndex >= 0 { throw .corrupt("palette index \(badIndex) out of range (\(entries) entries)") }
     }
 }

@@ -256,7 +256,7 @@ public func loadTrainingData(_ spec: String, pipeline: PixelPipeline? = nil) thr
 
 // MARK: - Image folders
 
-/// A folder of class folders of images (PNG, JPEG, PPM/PGM, BMP), decoded with RNImage:
+/// A folder of class folders of images (PNG, JPEG, PPM/PGM/PBM, BMP), decoded with RNImage:
 /// `root/<class>/*.png`, classes in sorted name order. Every image is stretched to the size of the
 /// first one; the set is gray when every image is gray, else RGB. With `root/train/<class>/...`
 /// and `root/test/<class>/...` those are the two splits; otherwise every tenth image (by sorted

@@ -67,7 +67,7 @@ import Testing
         #expect(lines[0].hasPrefix("error: \(truncated): file ends early"))
         #expect(lines[1].hasPrefix("error: \(corrupt): CRC mismatch"))
         #expect(lines[2] == "error: /no/such.png: no such file")
-        #expect(lines[3] == "error: \(text): not a PNG, JPEG, PPM/PGM or BMP file")
+        #expect(lines[3] == "error: \(text): not a PNG, JPEG, PPM/PGM/PBM or BMP file")
         let results = try json(stdout)
         #expect(results.count == 1 && results[0]["file"] as? String == good)
     }
