@@ -287,6 +287,16 @@ final class JPEGDecoder {
             let w = (width * components[i].h + maxH - 1) / maxH, hgt = (height * components[i].v + maxV - 1) / maxV
             components[i].blocksX = (w + 7) / 8
             components[i].blocksY = (hgt + 7) / 8
+        }
+        // A baseline block costs at least 2 bits (a DC code and an AC code), so a file too short
+        // to hold every block's is cut short: refused before the coefficients are allocated
+        // (a 150-byte file could claim 100 megapixels). Progressive scans can code many blocks
+        // in a few bits (EOB runs), so they are bounded by the pixel limit alone.
+        let blocks = components.reduce(0) { $0 + $1.blocksX * $1.blocksY }
+        guard progressive || (bytes.count - segment.upperBound) * 4 >= blocks else {
+            throw .truncated("JPEG scan data: \(blocks) blocks need at least \(blocks / 4) bytes, \(bytes.count - segment.upperBound) remain")
+        }
+        for i in components.indices {
             components[i].paddedX = mcusX * components[i].h
             components[i].paddedY = mcusY * components[i].v
             components[i].coefficients = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)

@@ -72,6 +72,18 @@ func allocatedBytes(_ body: () -> Void) -> Int64? {
         #expect((used ?? 0) < 64 << 20, "\(used ?? 0) bytes")
     }
 
+    /// A baseline JPEG cut to its first 400 bytes with a frame claiming 8000 x 8000 pixels: too
+    /// short for 1,000,000 blocks of at least 2 bits, refused before 128 MB of coefficients.
+    @Test func shortBaselineJPEGClaimingManyPixels() throws {
+        var bytes = Array(try Repo.bytes(Repo.root.appendingPathComponent("Tests/RNImageTests/Fixtures/jpeg-gray.jpg")).prefix(400))
+        let sof = try #require((0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 })
+        bytes[sof + 5] = 0x1F; bytes[sof + 6] = 0x40; bytes[sof + 7] = 0x1F; bytes[sof + 8] = 0x40   // 8000 x 8000
+        var message = ""
+        let used = allocatedBytes { do { _ = try decodeJPEG(bytes) } catch { message = "\(error)" } }
+        #expect(message.contains("1000000 blocks need at least 250000 bytes"), "\(message)")
+        #expect((used ?? 0) < 1 << 20, "\(used ?? 0) bytes")
+    }
+
     /// The loader bounds the preprocessing record's sizes: stretch to the input's own size,
     /// shorter side then crop to a square of 1...65535.
     @Test func preprocessingSizesAreValidated() throws {
