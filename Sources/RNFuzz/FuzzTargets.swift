@@ -12,9 +12,9 @@ import RNTrain
 /// input goes through the same calls the tools make. Errors are the expected outcome; a trap,
 /// a hang or an allocation out of proportion to the input is a finding.
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    /// The `.rnb` loader, then one invoke into the declared arena (when it is at most
-    /// `arenaCap`), then rn-infer's image path (a small RGB image through the model's
-    /// preprocessing and pixel table).
+    /// The `.rnb` loader; then rn-inspect's summary (text and JSON) and the C header; then
+    /// rn-infer's image path (a small RGB image through the model's preprocessing and pixel
+    /// table) and one invoke into the declared arena (when it is at most `arenaCap`).
     case rnb
     case png, jpeg, bmp, pnm
     /// Raw DEFLATE, zlib and gzip on the same input.
@@ -95,6 +95,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static func model(_ bytes: [UInt8]) {
         guard let buffer = try? ModelBuffer(bytes) else { return }
         let model = buffer.model
+        // What rn-inspect and rn-export --c-header print for any model the loader accepts.
+        let summary = ModelSummary(model)
+        _ = summary.text(ranges: nil)
+        _ = JSON.object(summary.jsonMembers).text()
+        _ = cHeader(for: bytes, model: model, source: "fuzz.rnb")
         guard model.arenaBytes <= arenaCap else { return }
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: max(model.arenaBytes, 1), alignment: 16)
         defer { arena.deallocate() }
