@@ -32,11 +32,20 @@ public func cHeader(for bytes: [UInt8], model: RNModel, source: String) -> Strin
         text += " *   \(i): \(model.name(op: i).replacingOccurrences(of: "*/", with: "* /")), \(model.file.op(i).kind.name), \(model.macs(op: i))\n"
     }
     text += " */\nstatic const uint8_t rn_model_data[RN_MODEL_BYTES] __attribute__((aligned(16))) = {\n"
-    let hex = bytes.map { String(format: "0x%02x", $0) }
-    for start in stride(from: 0, to: hex.count, by: 16) {
-        text += "    " + hex[start..<min(hex.count, start + 16)].joined(separator: ", ") + ",\n"
+    // "    0x00, 0x01, ..., 0x0f,\n" per 16 bytes, written as ASCII directly (a formatted string
+    // per byte made large models and the fuzzer slow).
+    let digits = Array("0123456789abcdef".utf8)
+    var rows: [UInt8] = []
+    rows.reserveCapacity(bytes.count * 6 + 8)
+    for start in stride(from: 0, to: bytes.count, by: 16) {
+        rows += Array("    ".utf8)
+        for k in start..<min(bytes.count, start + 16) {
+            if k > start { rows += [0x2C, 0x20] }
+            rows += [0x30, 0x78, digits[Int(bytes[k] >> 4)], digits[Int(bytes[k] & 15)]]
+        }
+        rows += [0x2C, 0x0A]
     }
-    return text + "};\n\n#endif /* RN_MODEL_DATA_H */\n"
+    return text + String(decoding: rows, as: UTF8.self) + "};\n\n#endif /* RN_MODEL_DATA_H */\n"
 }
 
 /// Synthetic image-like pixels for --random: smooth gradients, blobs and noise, uint8 HWC.
