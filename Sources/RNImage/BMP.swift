@@ -118,10 +118,21 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
 /// n literal indices (bytes, or nibbles high first), padded to an even file offset. Decoding
 /// stops when every pixel is set; the work is bounded by the pixels and the data.
 private func decodeRLE(_ bytes: [UInt8], from start: Int, width: Int, height: Int, nibbles: Bool) throws(ImageError) -> [UInt8] {
+    // A first pass only walks the stream, so that one which ends early is refused before the
+    // pixels it claims are allocated; the second writes them.
+    try walkRLE(bytes, from: start, width: width, height: height, nibbles: nibbles, into: nil)
+    var out = [UInt8](repeating: 0, count: width * height)
+    try out.withUnsafeMutableBufferPointer { (o) throws(ImageError) in
+        try walkRLE(bytes, from: start, width: width, height: height, nibbles: nibbles, into: o)
+    }
+    return out
+}
+
+private func walkRLE(_ bytes: [UInt8], from start: Int, width: Int, height: Int, nibbles: Bool,
+                     into out: UnsafeMutableBufferPointer<UInt8>?) throws(ImageError) {
     let total = width * height
-    var out = [UInt8](repeating: 0, count: total)
     var at = start, n = 0, x = 0    // next byte, pixels set so far, column as the runs count it
-    func put(_ v: UInt8) { out[n] = v; n += 1 }
+    func put(_ v: UInt8) { out?[n] = v; n += 1 }
     func short() -> ImageError { .truncated("BMP RLE data ends at pixel \(n) of \(total)") }
     while n < total, at + 1 < bytes.count {
         let count = Int(bytes[at]), value = bytes[at + 1]
@@ -136,7 +147,7 @@ private func decodeRLE(_ bytes: [UInt8], from start: Int, width: Int, height: In
         case 0:                     // end of line
             n = min(total, (n + width - 1) / width * width)
             x = 0
-        case 1:                     // end of bitmap
+        case 1:                     // end of bitmap, before every pixel is set
             throw short()
         case 2:                     // delta
             guard at + 1 < bytes.count else { throw short() }
@@ -156,7 +167,6 @@ private func decodeRLE(_ bytes: [UInt8], from start: Int, width: Int, height: In
         }
     }
     guard n == total else { throw short() }
-    return out
 }
 
 /// One contiguous bit field of a BITFIELDS mask, widened to 8 bits.
