@@ -158,11 +158,15 @@ struct InferenceSession {
 
     func run(image bytes: [UInt8], file: String, dumpTo directory: String?) throws(ToolError) -> Result {
         let image = try decode(bytes)
+        for warning in image.warnings { FileHandle.standardError.write(Data("warning: \(file): \(warning)\n".utf8)) }
         if let directory {
             let name = file == "-" ? "stdin" : (file as NSString).lastPathComponent
             let path = (directory as NSString).appendingPathComponent(name + ".ppm")
-            let ppm = Array("P6\n\(image.width) \(image.height)\n255\n".utf8) + image.rgb8()
-            guard FileManager.default.createFile(atPath: path, contents: Data(ppm)) else { throw ToolError("cannot write \(path)") }
+            // Header, then the samples straight from the image: no copy of a large image.
+            let header = Array("P6\n\(image.width) \(image.height)\n255\n".utf8), rgb = image.rgb8()
+            guard let f = fopen(path, "wb") else { throw ToolError("cannot write \(path)") }
+            let written = fwrite(header, 1, header.count, f) + rgb.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+            guard fclose(f) == 0, written == header.count + rgb.count else { throw ToolError("cannot write \(path)") }
         }
         return classify(quantize(try pixels(image)), file: file)
     }

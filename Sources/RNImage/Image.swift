@@ -16,6 +16,8 @@ public struct Image: Equatable {
     /// Bits per sample: 8 or 16.
     public var depth: Int
     public var samples: [UInt8]
+    /// Problems the decoder recovered from, one line each (rn-infer prints them as warnings).
+    public var warnings: [String] = []
 
     public init(width: Int, height: Int, layout: Layout, depth: Int = 8, samples: [UInt8]) {
         precondition(depth == 8 || depth == 16, "depth must be 8 or 16, got \(depth)")
@@ -33,6 +35,7 @@ public struct Image: Equatable {
     /// 8-bit RGB, the form `--dump-decoded` writes: 16-bit samples keep their high byte, alpha is
     /// dropped without compositing, gray is repeated into R, G and B.
     public func rgb8() -> [UInt8] {
+        if layout == .rgb && depth == 8 { return samples }   // already so: shared, not copied
         let step = depth / 8, c = channels
         var out = [UInt8](repeating: 0, count: width * height * 3)
         samples.withUnsafeBufferPointer { s in

@@ -3,10 +3,13 @@
 // YCCK), any integral sampling factors (4:4:4, 4:2:2, 4:2:0, 4:4:0, ...), restart markers, and the
 // EXIF orientation applied. Arithmetic coding, lossless, hierarchical and 12-bit are refused.
 //
-// Every scan decodes into one coefficient array per component (natural order, Int16); the output
-// stage (JPEGOutput.swift) runs the inverse DCT, upsampling and color conversion the way libjpeg
-// does by default (ISLOW IDCT, "fancy" triangular upsampling), so results agree with Pillow within
-// a level or two.
+// A progressive file's scans decode into one coefficient array per component (natural order,
+// Int16), transformed once every scan is in. A sequential file needs no such arrays: each row of
+// MCUs (or of blocks, in a one-component scan) is transformed as soon as it is decoded, into the
+// component's sample plane, so only one row of coefficients is held. The output stage
+// (JPEGOutput.swift) runs the inverse DCT, upsampling and color conversion the way libjpeg does by
+// default (ISLOW IDCT, "fancy" triangular upsampling), so results agree with Pillow within a
+// level or two; it upsamples and converts row by row into the image.
 
 /// Zigzag index -> natural (row-major) index in an 8x8 block.
 let zigzag: [Int] = [
@@ -14,11 +17,17 @@ let zigzag: [Int] = [
     35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ]
 
+/// `zigzag` with 16 more entries of 63, as libjpeg's natural order has: a corrupt run that
+/// passes the end of the block (or band) lands on coefficient 63 instead of failing, as there.
+let zigzagPadded: [Int] = zigzag + [Int](repeating: 63, count: 16)
+
 /// Decodes a JPEG file; the EXIF orientation, if any, is applied.
 public func decodeJPEG(_ bytes: [UInt8]) throws(ImageError) -> Image {
     let decoder = JPEGDecoder(bytes)
     try decoder.readAll()
-    return try decoder.output()
+    var image = try decoder.output()
+    image.warnings = decoder.warnings
+    return image
 }
 
 struct JPEGComponent {
@@ -27,8 +36,11 @@ struct JPEGComponent {
     var quantTable: Int
     /// Blocks covering the component's own samples, and the MCU-padded grid the array holds.
     var blocksX = 0, blocksY = 0, paddedX = 0, paddedY = 0
-    /// (paddedY, paddedX, 64) coefficients in natural order; owned by the decoder.
+    /// Coefficients in natural order, owned by the decoder: progressive, the whole (paddedY,
+    /// paddedX, 64) grid; sequential, one row of MCUs (v, paddedX, 64).
     var coefficients = UnsafeMutableBufferPointer<Int16>(start: nil, count: 0)
+    /// Samples over the padded block grid, (paddedY * 8, paddedX * 8); owned by the decoder.
+    var plane = UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0)
     var dcTable = 0, acTable = 0
 }
 
@@ -74,6 +86,8 @@ struct JPEGBits {
     var padding = 0          // zero bits fed past the data
     /// Progressive AC scans: blocks left in the current end-of-band run.
     var eobRun = 0
+    /// A code matched no symbol (read as symbol 0, as libjpeg does).
+    var badCode = false
 
     init(at position: Int) { self.position = position }
 
@@ -135,7 +149,13 @@ struct JPEGBits {
                 return Int(table.symbols[index])
             }
         }
-        throw .corrupt("bad Huffman code in JPEG data")
+        // libjpeg's answer to a code no table holds: 17 bits read, symbol 0 (a zero DC
+        // difference, or end of block), and a warning.
+        if count < 17 { fill(data) }
+        buffer <<= 17
+        count -= 17
+        badCode = true
+        return 0
     }
 
     /// Drops the bits left in the current byte and any buffered bytes, to resume at `position`.
@@ -157,9 +177,16 @@ final class JPEGDecoder {
     var adobeTransform: Int? = nil
     var orientation = 1
     var scans = 0
+    /// Problems recovered from, as libjpeg warns of them.
+    var warnings: [String] = []
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
-    deinit { for c in components where c.coefficients.baseAddress != nil { c.coefficients.deallocate() } }
+    deinit {
+        for c in components {
+            if c.coefficients.baseAddress != nil { c.coefficients.deallocate() }
+            if c.plane.baseAddress != nil { c.plane.deallocate() }
+        }
+    }
 
     // MARK: - Markers
 
@@ -299,8 +326,13 @@ final class JPEGDecoder {
         for i in components.indices {
             components[i].paddedX = mcusX * components[i].h
             components[i].paddedY = mcusY * components[i].v
-            components[i].coefficients = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)
+            let rows = progressive ? components[i].paddedY : components[i].v
+            components[i].coefficients = .allocate(capacity: components[i].paddedX * rows * 64)
             components[i].coefficients.initialize(repeating: 0)
+            if !progressive {
+                components[i].plane = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)
+                components[i].plane.initialize(repeating: 128)   // what all-zero coefficients give
+            }
         }
         position = segment.upperBound
     }
@@ -380,6 +412,11 @@ final class JPEGDecoder {
             if se > 0 { guard acTables[components[i].acTable] != nil else { throw .corrupt("scan uses undefined AC Huffman table \(components[i].acTable)") } }
         }
         guard blocksPerMCU <= 10 else { throw .corrupt("JPEG MCU of \(blocksPerMCU) blocks exceeds 10") }
+        if !progressive {   // sequential rows are transformed as they are decoded
+            for i in members where quantTables[components[i].quantTable] == nil {
+                throw .corrupt("JPEG quantization table \(components[i].quantTable) is not defined")
+            }
+        }
         position = segment.upperBound
         try decodeScan(members, ss: ss, se: se, ah: ah, al: al)
         scans += 1
@@ -395,33 +432,52 @@ final class JPEGDecoder {
         // Per member: coefficients, blocks per unit, tables, DC predictor.
         let parts = members.map { components[$0] }
         let dc = parts.map { dcTables[$0.dcTable] }, ac = parts.map { acTables[$0.acTable] }
+        let sequential = !progressive
+        let quant = sequential ? parts.map { quantTables[$0.quantTable]!.map(Int32.init) } : []
         let restartInterval = self.restartInterval, start = position
         // The scan state lives inside the closure, so it is plain locals (no captured boxes).
+        // Corrupt data is recovered as libjpeg recovers it (and so Pillow shows it): a bad Huffman
+        // code reads as symbol 0 (JPEGBits.decode); scan data that stops at a marker early leaves
+        // the units after it as they are (zero coefficients when sequential) until the next
+        // restart marker. Data that stops because the file ends is an error, as in Pillow.
+        var hitMarker = false, badCode = false
         let (failure, end) = bytes.withUnsafeBufferPointer { data -> (ImageError?, Int) in
             var predictors = [Int32](repeating: 0, count: parts.count)
             var bits = JPEGBits(at: start)
             var unit = 0
+            var insufficient = false
             while unit < total {
                 if restartInterval > 0 && unit > 0 && unit % restartInterval == 0 {
-                    if bits.overrun { return (.truncated("JPEG scan data"), 0) }
                     // Expect RSTn; resume after it.
                     var p = bits.position
                     while p + 1 < data.count && !(data[p] == 0xFF && data[p + 1] != 0 && data[p + 1] != 0xFF) { p += 1 }
-                    guard p + 1 < data.count, (0xD0...0xD7).contains(data[p + 1]) else {
-                        return (p + 1 < data.count ? .corrupt("missing JPEG restart marker") : .truncated("JPEG scan data"), 0)
+                    if p + 1 < data.count, (0xD0...0xD7).contains(data[p + 1]) {
+                        badCode = badCode || bits.badCode
+                        bits = JPEGBits(at: p + 2)
+                        for m in predictors.indices { predictors[m] = 0 }
+                        insufficient = false
+                    } else if p + 1 >= data.count {
+                        return (.truncated("JPEG scan data"), 0)
+                    } else if !insufficient {
+                        return (.corrupt("missing JPEG restart marker"), 0)
                     }
-                    bits = JPEGBits(at: p + 2)
-                    for m in predictors.indices { predictors[m] = 0 }
                 }
-                // Data that ran out is an error now, not after decoding every remaining unit from padding.
-                if bits.overrun { return (.truncated("JPEG scan data"), 0) }
+                // Data that ran out: at the end of the file an error now (not after decoding every
+                // remaining unit from padding); at a marker, the units up to the next restart are skipped.
+                if bits.overrun {
+                    guard bits.marker != nil else { return (.truncated("JPEG scan data"), 0) }
+                    insufficient = true
+                    hitMarker = true
+                }
                 let ux = unit % unitsX, uy = unit / unitsX
-                for m in parts.indices {
+                for m in parts.indices where !insufficient {
                     let comp = parts[m]
                     let (bw, bh) = single ? (1, 1) : (comp.h, comp.v)
                     for by in 0..<bh {
                         for bx in 0..<bw {
-                            let block = comp.coefficients.baseAddress! + ((uy * bh + by) * comp.paddedX + ux * bw + bx) * 64
+                            // Sequential: the band of the current unit row; progressive: the whole grid.
+                            let blockRow = sequential ? by : uy * bh + by
+                            let block = comp.coefficients.baseAddress! + (blockRow * comp.paddedX + ux * bw + bx) * 64
                             do throws(ImageError) {
                                 try decodeBlock(kind, block, dc: dc[m], ac: ac[m], predictor: &predictors[m],
                                                 ss: ss, se: se, al: al, bits: &bits, data: data)
@@ -432,12 +488,32 @@ final class JPEGDecoder {
                     }
                 }
                 unit += 1
+                if sequential && ux == unitsX - 1 {   // a unit row is complete: transform it, clear the band
+                    for m in parts.indices {
+                        let comp = parts[m], bh = single ? 1 : comp.v
+                        quant[m].withUnsafeBufferPointer { q in
+                            transformBlocks(comp.coefficients.baseAddress!, columns: comp.paddedX, rows: bh, quant: q.baseAddress!,
+                                            into: comp.plane.baseAddress! + uy * bh * 8 * comp.paddedX * 8, stride: comp.paddedX * 8)
+                        }
+                        comp.coefficients.baseAddress!.update(repeating: 0, count: comp.paddedX * bh * 64)
+                    }
+                }
             }
-            return (bits.overrun ? .truncated("JPEG scan data") : nil, bits.position)
+            badCode = badCode || bits.badCode
+            if bits.overrun {
+                guard bits.marker != nil else { return (.truncated("JPEG scan data"), 0) }
+                hitMarker = true
+            }
+            return (nil, bits.position)
         }
         if let failure { throw failure }
+        if badCode { warn("corrupt JPEG data: bad Huffman code") }
+        if hitMarker { warn("corrupt JPEG data: premature end of data segment") }
         position = end
     }
+
+    /// Notes a recovered problem once (rn-infer prints them on stderr).
+    func warn(_ text: String) { if !warnings.contains(text) { warnings.append(text) } }
 
     enum BlockKind { case sequential, dcFirst, dcRefine, acFirst, acRefine }
 
@@ -474,8 +550,7 @@ final class JPEGDecoder {
                 continue
             }
             k += r
-            guard k < 64 else { throw .corrupt("JPEG AC coefficients run past the block") }
-            b[zigzag[k]] = Int16(truncatingIfNeeded: bits.receiveExtend(s, data))
+            b[zigzagPadded[k]] = Int16(truncatingIfNeeded: bits.receiveExtend(s, data))
             k += 1
         }
     }
@@ -496,8 +571,7 @@ final class JPEGDecoder {
                 continue
             }
             k += r
-            guard k <= se else { throw .corrupt("JPEG AC coefficients run past the band") }
-            b[zigzag[k]] = Int16(truncatingIfNeeded: bits.receiveExtend(s, data) << Int32(al))
+            b[zigzagPadded[k]] = Int16(truncatingIfNeeded: bits.receiveExtend(s, data) << Int32(al))
             k += 1
         }
     }
@@ -518,7 +592,7 @@ final class JPEGDecoder {
                 let s = rs & 15
                 var value: Int16 = 0
                 if s != 0 {
-                    guard s == 1 else { throw .corrupt("JPEG refinement coefficient of size \(s)") }
+                    if s != 1 { bits.badCode = true }   // libjpeg warns and reads it as size 1
                     value = bits.bit(data) ? p1 : m1
                 } else if r != 15 {
                     bits.eobRun = (1 << r) + Int(bits.bits(r, data))
@@ -535,10 +609,7 @@ final class JPEGDecoder {
                     }
                     k += 1
                 }
-                if value != 0 {
-                    guard k <= se else { throw .corrupt("JPEG refinement runs past the band") }
-                    b[zigzag[k]] = value
-                }
+                if value != 0 { b[zigzagPadded[k]] = value }   // past the band as libjpeg places it
                 k += 1
             }
         }

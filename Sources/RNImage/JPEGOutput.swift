@@ -8,131 +8,125 @@
 
 extension JPEGDecoder {
     func output() throws(ImageError) -> Image {
-        var planes: [[UInt8]] = []
-        for comp in components {
+        // Progressive: every scan is in, so transform each component's coefficients into its
+        // plane now, and free them. Sequential planes were filled row by row during the scans.
+        for i in components.indices where components[i].plane.baseAddress == nil {
+            let comp = components[i]
             guard let quant = quantTables[comp.quantTable] else {
                 throw .corrupt("JPEG quantization table \(comp.quantTable) is not defined")
             }
-            let plane = inverseDCT(comp, quant: quant)
-            planes.append(upsample(plane, stride: comp.paddedX * 8, component: comp))
+            let plane = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: comp.paddedX * comp.paddedY * 64)
+            plane.initialize(repeating: 0)
+            quant.map(Int32.init).withUnsafeBufferPointer { q in
+                transformBlocks(comp.coefficients.baseAddress!, columns: comp.paddedX, rows: comp.paddedY, quant: q.baseAddress!,
+                                into: plane.baseAddress!, stride: comp.paddedX * 8)
+            }
+            components[i].plane = plane
+            components[i].coefficients.deallocate()
+            components[i].coefficients = UnsafeMutableBufferPointer(start: nil, count: 0)
         }
-        let pixels = width * height
-        let image: Image
-        switch components.count {
-        case 1:
-            image = Image(width: width, height: height, layout: .gray, samples: planes[0])
-        case 3:
-            let ids = components.map(\.id)
-            let isRGB = adobeTransform == 0 || (!sawJFIF && adobeTransform == nil && ids == [82, 71, 66])
-            var rgb = [UInt8](repeating: 0, count: pixels * 3)
-            if isRGB {
-                for i in 0..<pixels { rgb[3 * i] = planes[0][i]; rgb[3 * i + 1] = planes[1][i]; rgb[3 * i + 2] = planes[2][i] }
-            } else {
-                YCbCr.convert(planes[0], planes[1], planes[2], into: &rgb, inverted: false)
-            }
-            image = Image(width: width, height: height, layout: .rgb, samples: rgb)
-        default:
-            // Adobe CMYK is stored inverted (255 = no ink); YCCK carries C, M, Y as inverted YCbCr.
-            // RGB = stored C * stored K / 255, as Pillow's CMYK -> RGB does after inverting.
-            var cmy = [UInt8](repeating: 0, count: pixels * 3)
-            if adobeTransform == 2 {
-                YCbCr.convert(planes[0], planes[1], planes[2], into: &cmy, inverted: true)
-            } else {
-                for i in 0..<pixels { cmy[3 * i] = planes[0][i]; cmy[3 * i + 1] = planes[1][i]; cmy[3 * i + 2] = planes[2][i] }
-            }
-            let inverted = adobeTransform != nil
-            var rgb = [UInt8](repeating: 0, count: pixels * 3)
-            for i in 0..<pixels {
-                let k = inverted ? Int(planes[3][i]) : 255 - Int(planes[3][i])
-                for ch in 0..<3 {
-                    let c = inverted ? Int(cmy[3 * i + ch]) : 255 - Int(cmy[3 * i + ch])
-                    let t = c * k + 128                         // c * k / 255, rounded
-                    rgb[3 * i + ch] = UInt8((t + (t >> 8)) >> 8)
+        // Then row by row: each component upsampled to one image row, converted into the image.
+        let n = components.count
+        let isRGB = n == 3 && (adobeTransform == 0 || (!sawJFIF && adobeTransform == nil && components.map(\.id) == [82, 71, 66]))
+        var samples = [UInt8](repeating: 0, count: width * height * (n == 1 ? 1 : 3))
+        var rows = [[UInt8]](repeating: [UInt8](repeating: 0, count: width), count: n)
+        var filtered = [Int32](repeating: 0, count: width)
+        for y in 0..<height {
+            for c in 0..<n { upsampleRow(y, component: components[c], into: &rows[c], filtered: &filtered) }
+            let o = y * width * (n == 1 ? 1 : 3)
+            switch n {
+            case 1:
+                samples.replaceSubrange(o..<(o + width), with: rows[0])
+            case 3 where isRGB:
+                for x in 0..<width { samples[o + 3 * x] = rows[0][x]; samples[o + 3 * x + 1] = rows[1][x]; samples[o + 3 * x + 2] = rows[2][x] }
+            case 3:
+                YCbCr.convert(rows[0], rows[1], rows[2], into: &samples, at: o, inverted: false)
+            default:
+                // Adobe CMYK is stored inverted (255 = no ink); YCCK carries C, M, Y as inverted YCbCr.
+                // RGB = stored C * stored K / 255, as Pillow's CMYK -> RGB does after inverting.
+                if adobeTransform == 2 {
+                    YCbCr.convert(rows[0], rows[1], rows[2], into: &samples, at: o, inverted: true)
+                } else {
+                    for x in 0..<width { samples[o + 3 * x] = rows[0][x]; samples[o + 3 * x + 1] = rows[1][x]; samples[o + 3 * x + 2] = rows[2][x] }
                 }
-            }
-            image = Image(width: width, height: height, layout: .rgb, samples: rgb)
-        }
-        return image.oriented(exif: orientation)
-    }
-
-    /// One component's samples over its MCU-padded block grid: (paddedY * 8, paddedX * 8).
-    private func inverseDCT(_ comp: JPEGComponent, quant: [UInt16]) -> [UInt8] {
-        let stride = comp.paddedX * 8
-        var plane = [UInt8](repeating: 0, count: stride * comp.paddedY * 8)
-        var q = [Int32](repeating: 0, count: 64)
-        for i in 0..<64 { q[i] = Int32(quant[i]) }
-        do {
-            let coefs = comp.coefficients
-            plane.withUnsafeMutableBufferPointer { out in
-                q.withUnsafeBufferPointer { q in
-                    var workspace = [Int32](repeating: 0, count: 64)
-                    // A block without AC coefficients is one value throughout: the IDCT's own
-                    // output for its DC, computed once per DC value and then copied, so flat
-                    // areas (and components no scan touched) cost a fill, not a transform.
-                    var flat = [UInt8](repeating: 0, count: 64)
-                    var flatDC: Int16? = nil
-                    workspace.withUnsafeMutableBufferPointer { ws in
-                        for by in 0..<comp.paddedY {
-                            for bx in 0..<comp.paddedX {
-                                let block = coefs.baseAddress! + (by * comp.paddedX + bx) * 64
-                                let dst = out.baseAddress! + by * 8 * stride + bx * 8
-                                var ac: Int16 = 0
-                                for k in 1..<64 { ac |= block[k] }
-                                guard ac == 0 else {
-                                    idct8x8(block, q.baseAddress!, ws.baseAddress!, dst, stride)
-                                    continue
-                                }
-                                if flatDC != block[0] {
-                                    flat.withUnsafeMutableBufferPointer { idct8x8(block, q.baseAddress!, ws.baseAddress!, $0.baseAddress!, 8) }
-                                    flatDC = block[0]
-                                }
-                                for y in 0..<8 { for x in 0..<8 { dst[y * stride + x] = flat[y * 8 + x] } }
-                            }
-                        }
+                let inverted = adobeTransform != nil
+                for x in 0..<width {
+                    let k = inverted ? Int(rows[3][x]) : 255 - Int(rows[3][x])
+                    for ch in 0..<3 {
+                        let c = inverted ? Int(samples[o + 3 * x + ch]) : 255 - Int(samples[o + 3 * x + ch])
+                        let t = c * k + 128                         // c * k / 255, rounded
+                        samples[o + 3 * x + ch] = UInt8((t + (t >> 8)) >> 8)
                     }
                 }
             }
         }
-        return plane
+        let image = Image(width: width, height: height, layout: n == 1 ? .gray : .rgb, samples: samples)
+        return image.oriented(exif: orientation)
     }
 
-    /// The component at full image size, (height, width).
-    private func upsample(_ plane: [UInt8], stride: Int, component comp: JPEGComponent) -> [UInt8] {
+    /// Image row `y` of a component, upsampled to the image width from its plane.
+    private func upsampleRow(_ y: Int, component comp: JPEGComponent, into dst: inout [UInt8], filtered row: inout [Int32]) {
+        let stride = comp.paddedX * 8
         let sx = maxH / comp.h, sy = maxV / comp.v
         let dw = (width * comp.h + maxH - 1) / maxH, dh = (height * comp.v + maxV - 1) / maxV
         // libjpeg filters 2x horizontal expansions only when the component is wider than 2 samples.
         let fancy = sx == 1 || (sx == 2 && dw > 2)
-        var out = [UInt8](repeating: 0, count: width * height)
-        plane.withUnsafeBufferPointer { p in
-            out.withUnsafeMutableBufferPointer { o in
-                var row = [Int32](repeating: 0, count: dw)      // vertically filtered input row
-                for y in 0..<height {
-                    let iy = y / sy
-                    let src = p.baseAddress! + iy * stride
-                    let dst = o.baseAddress! + y * width
-                    if fancy && sy == 2 && (sx == 1 || sx == 2) {
-                        // Triangle filter vertically: 3/4 this row, 1/4 the nearer neighbour row.
-                        let upper = y % 2 == 0
-                        let near = p.baseAddress! + (upper ? max(iy - 1, 0) : min(iy + 1, dh - 1)) * stride
-                        for x in 0..<dw { row[x] = 3 * Int32(src[x]) + Int32(near[x]) }
-                        if sx == 1 {
-                            let bias: Int32 = upper ? 1 : 2
-                            for x in 0..<width { dst[x] = UInt8(truncatingIfNeeded: (row[x] * 4 + 4 * bias) >> 4) }
-                        } else {
-                            fancyHorizontal(row, dw: dw, width: width, into: dst, scale: 4)
-                        }
-                    } else if fancy && sy == 1 && sx == 2 {
-                        for x in 0..<dw { row[x] = Int32(src[x]) }
-                        fancyHorizontal(row, dw: dw, width: width, into: dst, scale: 1)
-                    } else if sx == 1 {
-                        dst.update(from: src, count: width)
-                    } else {
-                        for x in 0..<width { dst[x] = src[x / sx] }
-                    }
+        let p = UnsafePointer(comp.plane.baseAddress!)
+        let iy = y / sy
+        let src = p + iy * stride
+        let width = self.width
+        dst.withUnsafeMutableBufferPointer { o in
+            let dst = o.baseAddress!
+            if fancy && sy == 2 && (sx == 1 || sx == 2) {
+                // Triangle filter vertically: 3/4 this row, 1/4 the nearer neighbour row.
+                let upper = y % 2 == 0
+                let near = p + (upper ? max(iy - 1, 0) : min(iy + 1, dh - 1)) * stride
+                for x in 0..<dw { row[x] = 3 * Int32(src[x]) + Int32(near[x]) }
+                if sx == 1 {
+                    let bias: Int32 = upper ? 1 : 2
+                    for x in 0..<width { dst[x] = UInt8(truncatingIfNeeded: (row[x] * 4 + 4 * bias) >> 4) }
+                } else {
+                    fancyHorizontal(row, dw: dw, width: width, into: dst, scale: 4)
                 }
+            } else if fancy && sy == 1 && sx == 2 {
+                for x in 0..<dw { row[x] = Int32(src[x]) }
+                fancyHorizontal(row, dw: dw, width: width, into: dst, scale: 1)
+            } else if sx == 1 {
+                dst.update(from: src, count: width)
+            } else {
+                for x in 0..<width { dst[x] = src[x / sx] }
             }
         }
-        return out
+    }
+}
+
+/// Dequantizes and inverse-transforms `rows` x `columns` blocks of coefficients into samples
+/// (8 rows of `stride` bytes per block row). A block without AC coefficients is one value
+/// throughout: the IDCT's own output for its DC, computed once per DC value and then copied, so
+/// flat areas (and components no scan touched) cost a fill, not a transform.
+func transformBlocks(_ coefs: UnsafePointer<Int16>, columns: Int, rows: Int, quant q: UnsafePointer<Int32>,
+                     into out: UnsafeMutablePointer<UInt8>, stride: Int) {
+    var workspace = [Int32](repeating: 0, count: 64)
+    var flat = [UInt8](repeating: 0, count: 64)
+    var flatDC: Int16? = nil
+    workspace.withUnsafeMutableBufferPointer { ws in
+        for by in 0..<rows {
+            for bx in 0..<columns {
+                let block = coefs + (by * columns + bx) * 64
+                let dst = out + by * 8 * stride + bx * 8
+                var ac: Int16 = 0
+                for k in 1..<64 { ac |= block[k] }
+                guard ac == 0 else {
+                    idct8x8(block, q, ws.baseAddress!, dst, stride)
+                    continue
+                }
+                if flatDC != block[0] {
+                    flat.withUnsafeMutableBufferPointer { idct8x8(block, q, ws.baseAddress!, $0.baseAddress!, 8) }
+                    flatDC = block[0]
+                }
+                for y in 0..<8 { for x in 0..<8 { dst[y * stride + x] = flat[y * 8 + x] } }
+            }
+        }
     }
 }
 
@@ -166,7 +160,7 @@ private let fix2_053119869: Int32 = 16819, fix2_562915447: Int32 = 20995, fix3_0
 
 /// One 8x8 block: coefficients (natural order) times `q`, inverse DCT, +128, clamped to bytes.
 @inline(__always)
-private func idct8x8(_ coef: UnsafePointer<Int16>, _ q: UnsafePointer<Int32>, _ ws: UnsafeMutablePointer<Int32>,
+func idct8x8(_ coef: UnsafePointer<Int16>, _ q: UnsafePointer<Int32>, _ ws: UnsafeMutablePointer<Int32>,
                      _ out: UnsafeMutablePointer<UInt8>, _ stride: Int) {
     // Pass 1: columns, into the workspace scaled by 2^pass1Bits.
     for c in 0..<8 {
@@ -221,17 +215,17 @@ enum YCbCr {
     static let crG: [Int32] = (0..<256).map { -46802 * Int32($0 - 128) }
     static let cbG: [Int32] = (0..<256).map { -22554 * Int32($0 - 128) + 32768 }
 
-    /// Interleaves RGB from three planes; `inverted` stores 255 - value (YCCK's CMY).
-    static func convert(_ y: [UInt8], _ cb: [UInt8], _ cr: [UInt8], into out: inout [UInt8], inverted: Bool) {
+    /// Interleaves RGB from three rows into `out` from `at`; `inverted` stores 255 - value (YCCK's CMY).
+    static func convert(_ y: [UInt8], _ cb: [UInt8], _ cr: [UInt8], into out: inout [UInt8], at: Int, inverted: Bool) {
         let flip: UInt8 = inverted ? 255 : 0
         crR.withUnsafeBufferPointer { crR in cbB.withUnsafeBufferPointer { cbB in
         crG.withUnsafeBufferPointer { crG in cbG.withUnsafeBufferPointer { cbG in
         out.withUnsafeMutableBufferPointer { o in
             for i in 0..<y.count {
                 let l = Int32(y[i]), b = Int(cb[i]), r = Int(cr[i])
-                o[3 * i] = UInt8(clamping: l + crR[r]) ^ flip
-                o[3 * i + 1] = UInt8(clamping: l + ((cbG[b] + crG[r]) >> 16)) ^ flip
-                o[3 * i + 2] = UInt8(clamping: l + cbB[b]) ^ flip
+                o[at + 3 * i] = UInt8(clamping: l + crR[r]) ^ flip
+                o[at + 3 * i + 1] = UInt8(clamping: l + ((cbG[b] + crG[r]) >> 16)) ^ flip
+                o[at + 3 * i + 2] = UInt8(clamping: l + cbB[b]) ^ flip
             }
         }}}}}
     }

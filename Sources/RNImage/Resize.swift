@@ -39,8 +39,9 @@ public func resizePixels(_ pixels: [UInt8], width: Int, height: Int, channels: I
     precondition(w.x >= 0 && w.y >= 0 && w.width > 0 && w.height > 0 && w.x + w.width <= newWidth && w.y + w.height <= newHeight,
                  "window \(w) outside \(newWidth)x\(newHeight)")
     if width == newWidth && height == newHeight && (w.width, w.height) == (width, height) { return pixels }
-    var values = pixels.map(Float.init)
-    values = resample(values, outer: height, count: width, inner: channels, to: newWidth, keep: w.x..<(w.x + w.width))         // (height, w.width, c)
+    // The first pass reads the bytes as floats on the fly: no float copy of a large source image.
+    var values = resample(pixels.lazy.map(Float.init), outer: height, count: width, inner: channels, to: newWidth,
+                          keep: w.x..<(w.x + w.width))                                                                       // (height, w.width, c)
     values = resample(values, outer: 1, count: height, inner: w.width * channels, to: newHeight, keep: w.y..<(w.y + w.height))  // (w.height, w.width, c)
     return values.map { UInt8(min(255, max(0, ($0 + 0.5).rounded(.down)))) }
 }
@@ -74,8 +75,9 @@ func resampleTaps(from n: Int, to m: Int, keep: Range<Int>? = nil) -> [[(Int, Fl
 
 /// Resamples the middle axis of (outer, n, inner) values to m, keeping destination indices
 /// `keep`: (outer, keep.count, inner).
-private func resample(_ values: [Float], outer: Int, count n: Int, inner: Int, to m: Int, keep: Range<Int>) -> [Float] {
-    if n == m && keep == 0..<m { return values }
+private func resample<Values: RandomAccessCollection>(_ values: Values, outer: Int, count n: Int, inner: Int, to m: Int,
+                                                     keep: Range<Int>) -> [Float] where Values.Element == Float, Values.Index == Int {
+    if n == m && keep == 0..<m { return Array(values) }
     let taps = resampleTaps(from: n, to: m, keep: keep)
     let kept = keep.count
     var out = [Float](repeating: 0, count: outer * kept * inner)

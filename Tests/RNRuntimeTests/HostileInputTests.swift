@@ -84,6 +84,19 @@ func allocatedBytes(_ body: () -> Void) -> Int64? {
         #expect((used ?? 0) < 1 << 20, "\(used ?? 0) bytes")
     }
 
+    /// Corrupt entropy data that libjpeg (and so Pillow) recovers from: rn-infer classifies the
+    /// image with one warning line on stderr and exit 0; a file cut short stays an error.
+    @Test func corruptJPEGRecoversWithAWarning() throws {
+        let model = Repo.golden("tiny-resnet", "model.rnb").path
+        for (file, warning) in [("jpeg-corrupt-bad-code.jpg", "bad Huffman code"), ("jpeg-corrupt-early-marker.jpg", "premature end of data segment")] {
+            let path = Repo.root.appendingPathComponent("Tests/RNImageTests/Fixtures/\(file)").path
+            let (status, stdout, stderr) = try runTool("rn-infer", [model, path])
+            #expect(status == 0 && stdout.contains("1. ") && stderr == "warning: \(path): corrupt JPEG data: \(warning)\n", "\(file): \(stderr)")
+        }
+        let whole = try Repo.bytes(Repo.root.appendingPathComponent("Tests/RNImageTests/Fixtures/jpeg-420.jpg"))
+        #expect(throws: ImageError.self) { try decodeJPEG(Array(whole.prefix(whole.count * 3 / 4))) }
+    }
+
     /// The loader bounds the preprocessing record's sizes: stretch to the input's own size,
     /// shorter side then crop to a square of 1...65535.
     @Test func preprocessingSizesAreValidated() throws {
