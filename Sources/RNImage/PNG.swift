@@ -107,13 +107,26 @@ public func decodePNG(_ bytes: [UInt8]) throws(ImageError) -> Image {
     if h.colorType == 3 && palette.isEmpty { throw .corrupt("palette image without PLTE") }
     palette += [UInt8](repeating: 0, count: 768 - palette.count)   // indices past the palette: black
     guard !compressed.isEmpty else { throw .corrupt("no IDAT chunk") }
-    let raw: [UInt8]
-    do { raw = try zlibDecompress(compressed, limit: h.rawSize) } catch { throw ImageError(error) }
+    var raw: [UInt8]
+    do { raw = try zlibDecompress(compressed, limit: h.rawSize, expected: h.rawSize) } catch { throw ImageError(error) }
     guard raw.count == h.rawSize else { throw .corrupt("image data has \(raw.count) bytes, expected \(h.rawSize)") }
+    compressed = []
 
-    // Unfilter each pass into a (height, rowBytes) plane, then expand to samples.
     let outChannels = h.colorType == 3 ? (paletteAlpha.isEmpty ? 3 : 4) : h.storedChannels
     let outDepth = h.depth == 16 ? 16 : 8
+    let layout: Image.Layout = [1: .gray, 2: .grayAlpha, 3: .rgb, 4: .rgba][outChannels]!
+    let bpp = max(1, h.bitsPerPixel / 8)
+    if !h.interlaced && h.depth >= 8 && h.colorType != 3 {
+        // Whole-byte samples as stored: unfilter in place (each row moves back over its filter
+        // byte) and the inflated data becomes the image, with no second copy.
+        let rowBytes = h.rowBytes(h.width)
+        try raw.withUnsafeMutableBufferPointer { (r) throws(ImageError) in
+            try unfilter(UnsafePointer(r.baseAddress!), rows: h.height, rowBytes: rowBytes, bytesPerPixel: bpp, into: r.baseAddress!)
+        }
+        raw.removeLast(h.height)
+        return Image(width: h.width, height: h.height, layout: layout, depth: outDepth, samples: raw)
+    }
+    // Otherwise unfilter each pass into a (height, rowBytes) plane, then expand to samples.
     var samples = [UInt8](repeating: 0, count: h.width * h.height * outChannels * outDepth / 8)
     let expander = SampleExpander(header: h, palette: palette, paletteAlpha: paletteAlpha, outChannels: outChannels)
     var offset = 0
@@ -123,13 +136,15 @@ public func decodePNG(_ bytes: [UInt8]) throws(ImageError) -> Image {
         guard w > 0, rows > 0 else { continue }
         let rowBytes = h.rowBytes(w)
         var plane = [UInt8](repeating: 0, count: rows * rowBytes)
-        try unfilter(raw, from: offset, rows: rows, rowBytes: rowBytes,
-                     bytesPerPixel: max(1, h.bitsPerPixel / 8), into: &plane)
+        try raw.withUnsafeBufferPointer { (r) throws(ImageError) in
+            try plane.withUnsafeMutableBufferPointer { (p) throws(ImageError) in
+                try unfilter(r.baseAddress! + offset, rows: rows, rowBytes: rowBytes, bytesPerPixel: bpp, into: p.baseAddress!)
+            }
+        }
         offset += rows * (rowBytes + 1)
         try expander.expand(plane, rowBytes: rowBytes, width: w, rows: rows,
                             x0: x0, y0: y0, dx: dx, dy: dy, into: &samples, imageWidth: h.width)
     }
-    let layout: Image.Layout = [1: .gray, 2: .grayAlpha, 3: .rgb, 4: .rgba][outChannels]!
     return Image(width: h.width, height: h.height, layout: layout, depth: outDepth, samples: samples)
 }
 
@@ -142,46 +157,42 @@ extension ByteCursor {
 
 /// Reverses the PNG row filters (None, Sub, Up, Average, Paeth) of `rows` rows, each one filter
 /// byte and `rowBytes` data bytes, starting at `raw[from]`.
-private func unfilter(_ raw: [UInt8], from: Int, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,
-                      into plane: inout [UInt8]) throws(ImageError) {
-    var badFilter: UInt8? = nil
-    raw.withUnsafeBufferPointer { src in
-        plane.withUnsafeMutableBufferPointer { dst in
-            for y in 0..<rows {
-                let filter = src[from + y * (rowBytes + 1)]
-                let s = src.baseAddress! + from + y * (rowBytes + 1) + 1
-                let d = dst.baseAddress! + y * rowBytes
-                let up: UnsafeMutablePointer<UInt8>? = y > 0 ? d - rowBytes : nil
-                switch filter {
-                case 0:
-                    d.update(from: s, count: rowBytes)
-                case 1:
-                    for i in 0..<rowBytes { d[i] = s[i] &+ (i >= bpp ? d[i - bpp] : 0) }
-                case 2:
-                    if let up { for i in 0..<rowBytes { d[i] = s[i] &+ up[i] } } else { d.update(from: s, count: rowBytes) }
-                case 3:
-                    for i in 0..<rowBytes {
-                        let left = i >= bpp ? Int(d[i - bpp]) : 0, above = up.map { Int($0[i]) } ?? 0
-                        d[i] = s[i] &+ UInt8((left + above) >> 1)
-                    }
-                case 4:
-                    for i in 0..<rowBytes {
-                        let a = i >= bpp ? Int(d[i - bpp]) : 0
-                        let b = up.map { Int($0[i]) } ?? 0
-                        let c = (i >= bpp ? up.map { Int($0[i - bpp]) } : nil) ?? 0
-                        let p = a + b - c
-                        let pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
-                        let predictor = pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
-                        d[i] = s[i] &+ UInt8(predictor)
-                    }
-                default:
-                    badFilter = filter
-                    return
-                }
+/// Undoes the row filters of `rows` rows of `rowBytes` bytes, each after its filter byte at
+/// `src`, into `dst` without the filter bytes. `dst` may be `src` itself: row y is written at
+/// y * rowBytes, never past the bytes of row y still to be read, and the row above it is final.
+private func unfilter(_ src: UnsafePointer<UInt8>, rows: Int, rowBytes: Int, bytesPerPixel bpp: Int,
+                      into dst: UnsafeMutablePointer<UInt8>) throws(ImageError) {
+    for y in 0..<rows {
+        let filter = src[y * (rowBytes + 1)]
+        let s = src + y * (rowBytes + 1) + 1
+        let d = dst + y * rowBytes
+        let up: UnsafeMutablePointer<UInt8>? = y > 0 ? d - rowBytes : nil
+        switch filter {
+        case 0:
+            for i in 0..<rowBytes { d[i] = s[i] }   // forward: src and dst may overlap
+        case 1:
+            for i in 0..<rowBytes { d[i] = s[i] &+ (i >= bpp ? d[i - bpp] : 0) }
+        case 2:
+            for i in 0..<rowBytes { d[i] = s[i] &+ (up?[i] ?? 0) }
+        case 3:
+            for i in 0..<rowBytes {
+                let left = i >= bpp ? Int(d[i - bpp]) : 0, above = up.map { Int($0[i]) } ?? 0
+                d[i] = s[i] &+ UInt8((left + above) >> 1)
             }
+        case 4:
+            for i in 0..<rowBytes {
+                let a = i >= bpp ? Int(d[i - bpp]) : 0
+                let b = up.map { Int($0[i]) } ?? 0
+                let c = (i >= bpp ? up.map { Int($0[i - bpp]) } : nil) ?? 0
+                let p = a + b - c
+                let pa = abs(p - a), pb = abs(p - b), pc = abs(p - c)
+                let predictor = pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
+                d[i] = s[i] &+ UInt8(predictor)
+            }
+        default:
+            throw .corrupt("invalid PNG filter type \(filter)")
         }
     }
-    if let badFilter { throw .corrupt("invalid PNG filter type \(badFilter)") }
 }
 
 /// Turns unfiltered rows into output samples: sub-byte gray widened, palette looked up.

@@ -267,14 +267,17 @@ public func inflate(_ data: [UInt8], limit: Int = 1 << 30) throws(InflateError) 
     return output
 }
 
-/// Inflates a zlib stream (RFC 1950), checking its Adler-32.
-public func zlibDecompress(_ data: [UInt8], limit: Int = 1 << 30) throws(InflateError) -> [UInt8] {
+/// Inflates a zlib stream (RFC 1950), checking its Adler-32. `expected` (a size the caller
+/// knows) is reserved up front, so the output is not regrown and copied; never more than
+/// DEFLATE can expand the input to (1032:1), so a small file cannot reserve gigabytes.
+public func zlibDecompress(_ data: [UInt8], limit: Int = 1 << 30, expected: Int = 0) throws(InflateError) -> [UInt8] {
     guard data.count >= 6 else { throw .truncated }
     let cmf = Int(data[0]), flg = Int(data[1])
     guard cmf & 0x0F == 8, cmf >> 4 <= 7 else { throw .badHeader("zlib compression method is not deflate") }
     guard (cmf * 256 + flg) % 31 == 0 else { throw .badHeader("zlib header check bits") }
     guard flg & 0x20 == 0 else { throw .badHeader("zlib preset dictionary is not supported") }
     var output = [UInt8]()
+    output.reserveCapacity(min(expected, limit, data.count * 1032 + 65_536))
     let end = try data.withUnsafeBufferPointer { (p) throws(InflateError) -> Int in
         try inflateRaw(p, start: 2, into: &output, limit: limit)
     }
