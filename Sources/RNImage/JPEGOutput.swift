@@ -1,5 +1,6 @@
-// The JPEG output stage: dequantize and inverse DCT every block, upsample each component to the
-// image size, convert to RGB (or gray), apply the EXIF orientation.
+// The JPEG output stage: dequantize and inverse DCT the blocks into each component's plane (for
+// progressive files here, for sequential ones during the scans), then row by row upsample each
+// component to the image width and convert to RGB (or gray), and apply the EXIF orientation.
 //
 // The arithmetic follows libjpeg's defaults so that decodes agree with Pillow: the accurate
 // integer IDCT (Loeffler-Ligtenberg-Moschytz, 13-bit constants, 2 extra bits between passes),
