@@ -326,13 +326,13 @@ final class JPEGDecoder {
         for i in components.indices {
             components[i].paddedX = mcusX * components[i].h
             components[i].paddedY = mcusY * components[i].v
-            let rows = progressive ? components[i].paddedY : components[i].v
-            components[i].coefficients = .allocate(capacity: components[i].paddedX * rows * 64)
+            // Progressive coefficients are allocated by the component's first (DC) scan, once the
+            // data left can hold it.
+            guard !progressive else { continue }
+            components[i].coefficients = .allocate(capacity: components[i].paddedX * components[i].v * 64)
             components[i].coefficients.initialize(repeating: 0)
-            if !progressive {
-                components[i].plane = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)
-                components[i].plane.initialize(repeating: 128)   // what all-zero coefficients give
-            }
+            components[i].plane = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)
+            components[i].plane.initialize(repeating: 128)   // what all-zero coefficients give
         }
         position = segment.upperBound
     }
@@ -415,6 +415,21 @@ final class JPEGDecoder {
         if !progressive {   // sequential rows are transformed as they are decoded
             for i in members where quantTables[components[i].quantTable] == nil {
                 throw .corrupt("JPEG quantization table \(components[i].quantTable) is not defined")
+            }
+        } else {
+            // A component's first scan must be its DC scan, which costs at least a bit per block:
+            // its whole-image coefficients are allocated only when the data left can hold that.
+            let new = members.filter { components[$0].coefficients.baseAddress == nil }
+            let blocks = new.reduce(0) { $0 + components[$1].blocksX * components[$1].blocksY }
+            if !new.isEmpty {
+                guard ss == 0 && ah == 0 else { throw .corrupt("JPEG progressive AC or refinement scan before the component's DC scan") }
+                guard (bytes.count - segment.upperBound) * 8 >= blocks else {
+                    throw .truncated("JPEG scan data: \(blocks) blocks need at least \(blocks / 8) bytes, \(bytes.count - segment.upperBound) remain")
+                }
+            }
+            for i in new {
+                components[i].coefficients = .allocate(capacity: components[i].paddedX * components[i].paddedY * 64)
+                components[i].coefficients.initialize(repeating: 0)
             }
         }
         position = segment.upperBound

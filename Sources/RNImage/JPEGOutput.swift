@@ -17,14 +17,16 @@ extension JPEGDecoder {
                 throw .corrupt("JPEG quantization table \(comp.quantTable) is not defined")
             }
             let plane = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: comp.paddedX * comp.paddedY * 64)
-            plane.initialize(repeating: 0)
-            quant.map(Int32.init).withUnsafeBufferPointer { q in
-                transformBlocks(comp.coefficients.baseAddress!, columns: comp.paddedX, rows: comp.paddedY, quant: q.baseAddress!,
-                                into: plane.baseAddress!, stride: comp.paddedX * 8)
+            plane.initialize(repeating: 128)   // a component no scan touched: all-zero coefficients
+            if let coefficients = comp.coefficients.baseAddress {
+                quant.map(Int32.init).withUnsafeBufferPointer { q in
+                    transformBlocks(coefficients, columns: comp.paddedX, rows: comp.paddedY, quant: q.baseAddress!,
+                                    into: plane.baseAddress!, stride: comp.paddedX * 8)
+                }
+                components[i].coefficients.deallocate()
+                components[i].coefficients = UnsafeMutableBufferPointer(start: nil, count: 0)
             }
             components[i].plane = plane
-            components[i].coefficients.deallocate()
-            components[i].coefficients = UnsafeMutableBufferPointer(start: nil, count: 0)
         }
         // Then row by row: each component upsampled to one image row, converted into the image.
         let n = components.count

@@ -84,6 +84,19 @@ func allocatedBytes(_ body: () -> Void) -> Int64? {
         #expect((used ?? 0) < 1 << 20, "\(used ?? 0) bytes")
     }
 
+    /// The same for a progressive file: its coefficients wait for each component's DC scan,
+    /// which needs a bit per block; and an AC scan before it is refused.
+    @Test func shortProgressiveJPEGClaimingManyPixels() throws {
+        let whole = try Repo.bytes(Repo.root.appendingPathComponent("Tests/RNImageTests/Fixtures/jpeg-420-progressive.jpg"))
+        var bytes = Array(whole.prefix(2000))
+        let sof = try #require((0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC2 })
+        bytes[sof + 5] = 0x1F; bytes[sof + 6] = 0x40; bytes[sof + 7] = 0x1F; bytes[sof + 8] = 0x40   // 8000 x 8000
+        var message = ""
+        let used = allocatedBytes { do { _ = try decodeJPEG(bytes) } catch { message = "\(error)" } }
+        #expect(message.contains("blocks need at least"), "\(message)")
+        #expect((used ?? 0) < 4 << 20, "\(used ?? 0) bytes")
+    }
+
     /// Corrupt entropy data that libjpeg (and so Pillow) recovers from: rn-infer classifies the
     /// image with one warning line on stderr and exit 0; a file cut short stays an error.
     @Test func corruptJPEGRecoversWithAWarning() throws {
