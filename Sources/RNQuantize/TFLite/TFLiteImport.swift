@@ -329,7 +329,7 @@ public enum TFLiteImporter {
                 try append(.mean(input: x, multiplier: m, activation: .none), output: out, shape: (try o?.bool(0) ?? false) ? [1, 1, 1, xs.channels] : [1, xs.channels], op)
             case .reshape:
                 let x = try tensor(op.inputs[0], op)
-                guard outShape.reduce(1, *) == graph.tensors[x].byteCount, try quantization(out, op) == (graph.tensors[x].scale, graph.tensors[x].zeroPoint) else {
+                guard try count(tensors[out], op) == graph.tensors[x].byteCount, try quantization(out, op) == (graph.tensors[x].scale, graph.tensors[x].zeroPoint) else {
                     throw fail(op, "a reshape must keep the element count and the quantization")
                 }
                 map[out] = x   // a no-op: the same bytes
