@@ -25,7 +25,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case idx
     /// The ONNX reader, then the import into a folded float model.
     case onnx
-    /// The TFLite reader and importer, then the `.rnb` writer on what it imports.
+    /// The TFLite reader and importer, then the `.rnb` writer on what it imports, and the
+    /// `.rnb` target's path on the written model.
     case tflite
 
     /// The largest arena the `.rnb` target invokes into.
@@ -57,8 +58,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let model = try? ONNXModel(bytes: bytes) else { return }
             _ = try? ONNXImporter.fold(model, info: CheckpointInfo(labels: [], mean: [], std: []))
         case .tflite:
-            guard let graph = try? TFLiteImporter.graph(bytes, mean: nil, std: nil, labels: nil) else { return }
-            _ = try? RNBWriter.write(graph)
+            guard let graph = try? TFLiteImporter.graph(bytes, mean: nil, std: nil, labels: nil),
+                  let rnb = try? RNBWriter.write(graph) else { return }
+            Self.model(rnb)   // what it imports runs through the tools like any model
         }
     }
 
