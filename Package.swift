@@ -34,9 +34,9 @@ let package = Package(
         .target(name: "CRNCPU"),
         .target(name: "RNKernelsAVX2", dependencies: ["RNKernels"],
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell"])]),   // entered only after a CPU check
-        .target(name: "RNKernelsAVXVNNI", dependencies: ["RNKernels"],
+        .target(name: "RNKernelsAVXVNNI", dependencies: ["CRNX86", "RNKernels"],
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "haswell", "-Xcc", "-mavxvnni"])]),   // after a CPU check
-        .target(name: "CRNX86"),   // rn_x86.h: vpdpbusd for the module below
+        .target(name: "CRNX86"),   // rn_x86.h: vpdpbusd for the AVX-VNNI and AVX512-VNNI modules
         .target(name: "RNKernelsAVX512VNNI", dependencies: ["CRNX86", "RNKernels"],
                 swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "icelake-server"])]),   // after a CPU check
         .target(name: "RNHostKernels", dependencies: ["CRNCPU", "RNKernels", "RNKernelsAVX2", "RNKernelsAVXVNNI",

@@ -221,6 +221,7 @@ import RNTrain
              { conv2DAddS8Blocked(PortableBlockedInstructions.self, $0, $1, input: $2, weights: $3, requantization: $4,
                                   residual: $5, scratch: $6, output: $7) })]
         if rn_cpu_has_avx512_vnni() != 0 { kernels.append((avx512VNNIKernelSet.blocked!.conv2D, avx512VNNIKernelSet.blocked!.conv2DAdd)) }
+        if rn_cpu_has_avx_vnni() != 0 { kernels.append((avxVNNIKernelSet.blocked!.conv2D, avxVNNIKernelSet.blocked!.conv2DAdd)) }
         for (k, (conv, convAdd)) in kernels.enumerated() {
             checkConv(Self.blocked(conv), seed: 107 + UInt64(k), trials: 24, channels: wide, widths: 1...9, outputs: 50...90)
             checkConvAdd(Self.blocked(convAdd), seed: 109 + UInt64(k), trials: 12, channels: wide, widths: 1...9, outputs: 50...90)
@@ -255,9 +256,14 @@ import RNTrain
         checkBlocked(avx512VNNIKernelSet.blocked!.conv2D, avx512VNNIKernelSet.blocked!.conv2DAdd, seed: 97)
     }
 
-    /// The instruction against its portable twin and the plain sum, on random bytes and the
-    /// extremes (255 x -128, 255 x 127).
-    @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0)) func dot4InstructionMatchesPortable() {
+    /// The same blocked source with AVX-VNNI's 256-bit vpdpbusd (skipped on CPUs without it).
+    @Test(.enabled(if: rn_cpu_has_avx_vnni() != 0)) func blockedAVXVNNIMatchesReference() {
+        checkBlocked(avxVNNIKernelSet.blocked!.conv2D, avxVNNIKernelSet.blocked!.conv2DAdd, seed: 113)
+    }
+
+    /// Both instructions (where the CPU has them) against the portable twin and the plain sum,
+    /// on random bytes and the extremes (255 x -128, 255 x 127).
+    @Test(.enabled(if: rn_cpu_has_avx512_vnni() != 0 || rn_cpu_has_avx_vnni() != 0)) func dot4InstructionMatchesPortable() {
         var rng = SeededRandom(seed: 99)
         var cases = (0..<500).map { _ in
             (SIMD16<Int32>((0..<16).map { _ in Int32.random(in: Int32.min / 2...Int32.max / 2, using: &rng) }),
@@ -268,7 +274,8 @@ import RNTrain
         cases.append((SIMD16(repeating: 0), -1, [Int8](repeating: -128, count: 64)))
         for (acc, input, bytes) in cases {
             bytes.withUnsafeBytes { w in
-                let fast = AVX512VNNIInstructions.dot4(acc, input, AVX512VNNIInstructions.weights(w.baseAddress!))
+                let fast = rn_cpu_has_avx512_vnni() != 0 ? AVX512VNNIInstructions.dot4(acc, input, AVX512VNNIInstructions.weights(w.baseAddress!)) : nil
+                let ymm = rn_cpu_has_avx_vnni() != 0 ? AVXVNNIBlockedInstructions.dot4(acc, input, AVXVNNIBlockedInstructions.weights(w.baseAddress!)) : nil
                 let portable = PortableBlockedInstructions.dot4(acc, input, PortableBlockedInstructions.weights(w.baseAddress!))
                 var plain = acc
                 for lane in 0..<16 {
@@ -277,7 +284,7 @@ import RNTrain
                             * Int32(bytes[4 * lane + j])
                     }
                 }
-                #expect(fast == plain && portable == plain)
+                #expect((fast ?? plain) == plain && (ymm ?? plain) == plain && portable == plain)
             }
         }
     }

@@ -1,11 +1,22 @@
 /* x86 dot-product intrinsics for the host kernel modules, as Swift-importable inline functions.
  * Each is defined only when the including module is compiled with the instruction set
- * (RNKernelsAVX512VNNI: -target-cpu icelake-server), and entered only after RNHostKernels'
- * CPU check. Clang vector types of 16 int32 lanes import into Swift as SIMD16<Int32>. */
+ * (RNKernelsAVX512VNNI: -target-cpu icelake-server; RNKernelsAVXVNNI: -Xcc -mavxvnni), and
+ * entered only after RNHostKernels' CPU check. Clang vector types of 16 int32 lanes import into Swift as SIMD16<Int32>. */
 #ifndef RN_X86_H
 #define RN_X86_H
 
 typedef int rn_i32x16 __attribute__((ext_vector_type(16)));
+typedef int rn_i32x8 __attribute__((ext_vector_type(8)));
+
+#if defined(__x86_64__) && defined(__AVXVNNI__)
+#include <immintrin.h>
+
+/* AVX-VNNI's 256-bit vpdpbusd (VEX): lane i of acc + sum over j < 4 of u8(u byte 4i+j) *
+ * s8(s byte 4i+j), no saturation. For RNKernelsAVXVNNI (-Xcc -mavxvnni). */
+static inline __attribute__((always_inline)) rn_i32x8 rn_dpbusd_256(rn_i32x8 acc, rn_i32x8 u, rn_i32x8 s) {
+    return (rn_i32x8)_mm256_dpbusd_avx_epi32((__m256i)acc, (__m256i)u, (__m256i)s);
+}
+#endif
 
 #if defined(__x86_64__) && defined(__AVX512VNNI__) && defined(__AVX512F__)
 #include <immintrin.h>
