@@ -160,7 +160,11 @@ public enum TFLiteImporter {
         }
 
         /// SAME or VALID padding as TFLite computes it (the extra pixel at the end).
-        func window(kernel: (Int, Int), stride: (Int, Int), padding: Int, input: (Int, Int)) -> RNWindow {
+        func window(kernel: (Int, Int), stride: (Int, Int), padding: Int, input: (Int, Int), _ op: Operator) throws -> RNWindow {
+            // Checked before the padding arithmetic divides by the stride (a zero stride trapped: fuzzing).
+            guard [kernel.0, kernel.1, stride.0, stride.1].allSatisfy({ (1...255).contains($0) }) else {
+                throw fail(op, "kernel \(kernel.0)x\(kernel.1) and stride \(stride.0)x\(stride.1) must be 1 to 255")
+            }
             func pads(_ n: Int, _ k: Int, _ s: Int) -> (Int, Int) {
                 guard padding == 0 else { return (0, 0) }   // VALID
                 let out = (n + s - 1) / s, total = max(0, (out - 1) * s + k - n)
@@ -276,8 +280,8 @@ public enum TFLiteImporter {
                 guard try (o?.int(4, default: 1) ?? 1) == 1, try (o?.int(5, default: 1) ?? 1) == 1 else { throw fail(op, "dilation is not supported") }
                 let cout = filter.shape[0]
                 let values = try data(op.inputs[1], op).map { Int8(bitPattern: $0) }
-                let window = self.window(kernel: (filter.shape[1], filter.shape[2]), stride: (try o?.int(2, default: 1) ?? 1, try o?.int(1, default: 1) ?? 1),
-                                         padding: try o?.int(0, size: 1) ?? 0, input: (xs.height, xs.width))
+                let window = try self.window(kernel: (filter.shape[1], filter.shape[2]), stride: (try o?.int(2, default: 1) ?? 1, try o?.int(1, default: 1) ?? 1),
+                                             padding: try o?.int(0, size: 1) ?? 0, input: (xs.height, xs.width), op)
                 let weights = try convWeights(op, values: values, filter: filter, outputs: cout, inputScale: xs.scale, output: out, bias: op.inputs.count > 2 ? op.inputs[2] : -1)
                 let act = try activation(try o?.int(3, size: 1) ?? 0, try quantization(out, op), op)
                 let (oh, ow) = window.outputSize(height: xs.height, width: xs.width)
@@ -314,7 +318,7 @@ public enum TFLiteImporter {
                     try append(.globalAveragePool(input: x, activation: .none), output: out, shape: [1, 1, 1, xs.channels], op)
                     return
                 }
-                let window = self.window(kernel: kernel, stride: stride, padding: try o?.int(0, size: 1) ?? 0, input: (xs.height, xs.width))
+                let window = try self.window(kernel: kernel, stride: stride, padding: try o?.int(0, size: 1) ?? 0, input: (xs.height, xs.width), op)
                 let (oh, ow) = window.outputSize(height: xs.height, width: xs.width)
                 try append(.maxPool(input: x, window: window, activation: act), output: out, shape: [1, oh, ow, xs.channels], op)
             case .mean:
