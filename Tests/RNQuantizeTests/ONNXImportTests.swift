@@ -132,6 +132,11 @@ enum Proto {
         let grouped = Proto.model(nodes: [Proto.node("Conv", ["x", "w"], ["y"], name: "c") + Proto.bytes(5, Proto.string(1, "group") + Proto.int(3, 2))],
                                   initializers: [w])
         #expect(importError(grouped)?.contains("Conv node 'c': grouped or depthwise") == true)
+        // Strides past the format's 255 are refused before the SAME padding arithmetic (which overflowed).
+        let strides = Proto.bytes(5, Proto.string(1, "strides") + Proto.bytes(8, Proto.varint(UInt64(Int64.max)) + Proto.varint(UInt64(Int64.max))))
+        let same = Proto.bytes(5, Proto.string(1, "auto_pad") + Proto.bytes(4, Array("SAME_UPPER".utf8)))
+        let strided = Proto.model(nodes: [Proto.node("Conv", ["x", "w"], ["y"], name: "c") + strides + same], initializers: [w])
+        #expect(importError(strided)?.contains("must be 1 to 255") == true, "\(importError(strided) ?? "no error")")
     }
 }
 

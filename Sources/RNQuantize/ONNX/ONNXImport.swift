@@ -249,6 +249,8 @@ public enum ONNXImporter {
             guard kernel.0 == kernel.1 else { throw fail(node, "kernel \(kernel.0)x\(kernel.1): only square kernels are supported") }
             let strides = ints(node, "strides") ?? [1, 1]
             guard strides.count == 2, strides[0] == strides[1], strides[0] >= 1 else { throw fail(node, "strides \(strides): only equal strides are supported") }
+            // The format's window fields (and the padding arithmetic below, which would overflow past them).
+            guard (1...255).contains(kernel.0), strides[0] <= 255 else { throw fail(node, "kernel \(kernel.0) and stride \(strides[0]) must be 1 to 255") }
             guard (ints(node, "dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else { throw fail(node, "dilation is not supported") }
             var pads = ints(node, "pads") ?? [0, 0, 0, 0]
             switch node.attribute("auto_pad")?.string ?? "NOTSET" {
