@@ -132,6 +132,14 @@ func pngWithHeader(_ base: [UInt8], width: UInt32? = nil, height: UInt32? = nil,
         let sos = find([0xFF, 0xDA], in: base)!
         table[sos + 6] = 0x33
         #expect(failure(table, "SOS") == "scan uses undefined DC Huffman table 3")
+        // A progressive refinement scan before a component's first DC scan: refused (the DC scan
+        // is what allocates the component's coefficients).
+        let progressive = try fixtureBytes("jpeg-420-progressive.jpg")
+        let firstScan = find([0xFF, 0xDA], in: progressive)!
+        var early = progressive
+        #expect(early[firstScan + 4] == 3 && early[firstScan + 11] == 0)   // three components, Ss = 0
+        early[firstScan + 13] = 0x21                                          // Ah = 2: a refinement
+        #expect(failure(early, "refinement first") == "JPEG progressive AC or refinement scan before the component's DC scan")
         // Entropy data replaced by garbage: an error (bad code or data ending early), not a crash.
         var garbage = base
         for i in (sos + 14)..<(garbage.count - 2) { garbage[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) | 0x01 }
