@@ -158,7 +158,7 @@ struct InferenceSession {
 
     func run(image bytes: [UInt8], file: String, dumpTo directory: String?) throws(ToolError) -> Result {
         let image = try decode(bytes)
-        for warning in image.warnings { FileHandle.standardError.write(Data("warning: \(file): \(warning)\n".utf8)) }
+        for warning in image.warnings { printError("warning: \(file): \(warning)") }
         if let directory {
             let name = file == "-" ? "stdin" : (file as NSString).lastPathComponent
             let path = (directory as NSString).appendingPathComponent(name + ".ppm")
