@@ -114,7 +114,7 @@ public func decodeBMP(_ bytes: [UInt8]) throws(ImageError) -> Image {
 /// RLE8 or RLE4 (`nibbles`) pixel data from `start`: palette indices, rows in file order. The
 /// stream fills the pixels in order: a run (count, value) repeats the value, or for RLE4 its two
 /// nibbles alternately, clipped at the end of the row; escape 0 ends the line (the rest of the
-/// row stays 0), 1 ends the bitmap, 2 (dx, dy) skips dx + dy rows of pixels, and n >= 3 copies
+/// row stays 0), 1 ends the bitmap, 2 (dx, dy) skips dx pixels and dy rows, and n >= 3 copies
 /// n literal indices (bytes, or nibbles high first), padded to an even file offset. Decoding
 /// stops when every pixel is set; the work is bounded by the pixels and the data.
 private func decodeRLE(_ bytes: [UInt8], from start: Int, width: Int, height: Int, nibbles: Bool) throws(ImageError) -> [UInt8] {
