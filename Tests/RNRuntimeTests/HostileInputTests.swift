@@ -105,7 +105,6 @@ func allocatedBytes(_ body: () -> Void) -> Int64? {
     /// shorter side then crop to a square of 1...65535.
     @Test func preprocessingSizesAreValidated() throws {
         let good = try Repo.bytes(Repo.golden("tiny-resnet", "model.rnb"))
-        _ = try ModelBuffer(good)
         let buffer = try ModelBuffer(good)
         let record = try #require(buffer.model.file.metadata(RNBMetadata.preprocessingKey))
         let at = record.baseAddress! - UnsafeRawPointer(buffer.storage.bytes.baseAddress!)
